@@ -1,0 +1,38 @@
+"Shared fixtures: a synthetic dataset, the real sample beside the repo, and a machine with no network."
+import os, socket
+from pathlib import Path
+import pytest
+from produce_classifier.data import make_synthetic
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = Path(os.environ.get('FRUITS360_SAMPLE', REPO.parent/'shared'/'fruits360-sample'))
+PHOTOS = Path(os.environ.get('PRODUCE_PHOTOS', REPO.parent/'shared'/'photos'))
+
+@pytest.fixture(scope='session')
+def synth(tmp_path_factory):
+    "A small synthetic Fruits-360, made once per test session."
+    return make_synthetic(tmp_path_factory.mktemp('synth')/'fruits', n_train=20, n_test=5)
+
+@pytest.fixture
+def sample():
+    "The real Fruits-360 sample beside the repository (skipped, with the reason, where it is missing)."
+    if not SAMPLE.exists(): pytest.skip(f"real Fruits-360 sample not found at {SAMPLE} (set FRUITS360_SAMPLE)")
+    return SAMPLE
+
+@pytest.fixture
+def offline(monkeypatch):
+    "Cut this process off the network: every outgoing connection fails as it would with no route."
+    def refuse(*args, **kwargs): raise OSError(101, 'Network is unreachable (cut off by the test)')
+    monkeypatch.setattr(socket.socket, 'connect', refuse)
+    monkeypatch.setattr(socket, 'create_connection', refuse)
+    monkeypatch.setattr(socket, 'getaddrinfo', refuse)
+
+@pytest.fixture
+def no_kaggle(monkeypatch, tmp_path):
+    "A working directory, kagglehub cache and Kaggle config that are all empty, with no Kaggle credentials."
+    for var in ('KAGGLE_USERNAME', 'KAGGLE_KEY', 'KAGGLE_API_TOKEN', 'FRUITS360_DIR'): monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv('KAGGLEHUB_CACHE', str(tmp_path/'kagglehub'))
+    monkeypatch.setenv('KAGGLE_CONFIG_DIR', str(tmp_path/'kaggle-config'))
+    monkeypatch.setenv('HOME', str(tmp_path/'home'))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
