@@ -1,0 +1,88 @@
+"Training as users run it: the CLI in a subprocess, a fresh process loading the model, kills, resumes and offline weights."
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+import pytest
+import torch
+from produce_classifier.settings import UserError
+from produce_classifier.train import export, train
+
+FAST = ['--arch', 'resnet18', '--size', '32', '--bs', '16', '--lr', '1e-2', '--no-pretrained']
+
+def cli(*args, **kwargs):
+    return subprocess.run(['produce-classifier', *map(str, args)], capture_output=True, text=True, timeout=600, **kwargs)
+
+@pytest.fixture(scope='module')
+def trained(synth, tmp_path_factory):
+    "A model trained by `produce-classifier train`, and the command's result."
+    out = tmp_path_factory.mktemp('trained')/'models'/'model.pkl'
+    r = cli('train', '--data', synth, *FAST, '--epochs', 3, '--out', out)
+    assert r.returncode == 0, r.stderr
+    return out, r
+
+def test_train_writes_model_and_metadata(trained, synth):
+    out, r = trained
+    meta = json.loads(out.with_suffix('.json').read_text())
+    assert meta['vocab'] == sorted(p.name for p in (synth/'Training').iterdir())
+    assert meta['arch'] == 'resnet18' and meta['pretrained'] is False and meta['size'] == 32
+    assert set(meta['normalize']) == {'mean', 'std'} and len(meta['sha256']) == 64
+    assert meta['metrics']['n_test'] == 8 * 5 and 0 <= meta['metrics']['test_accuracy'] <= 1
+    assert f"Saved {out}" in r.stdout and '\r' not in r.stdout  # plain lines when not a terminal
+    assert r.stdout.splitlines()[0].split() == ['epoch', 'train_loss', 'valid_loss', 'accuracy', 'time']
+
+def test_fresh_process_loads_and_predicts(trained, synth):
+    "Only the library installed, no function from __main__: the pickle loads in a new interpreter."
+    out, _ = trained
+    fn = next((synth/'Test'/'Banana 1').iterdir())
+    code = f"from fastai.learner import load_learner; print(load_learner({str(out)!r}).predict({str(fn)!r})[0])"
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300, cwd='/')
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] in json.loads(out.with_suffix('.json').read_text())['vocab']
+
+def _state(out):
+    fn = out.parent/'checkpoints'/'state.json'
+    return json.loads(fn.read_text()) if fn.exists() else {}
+
+def test_killed_training_resumes_to_a_model(synth, tmp_path):
+    out = tmp_path/'models'/'model.pkl'
+    args = ['train', '--data', synth, *FAST, '--epochs', 6, '--out', out]
+    p = subprocess.Popen(['produce-classifier', *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 300
+    while _state(out).get('epoch', -1) < 1 and p.poll() is None and time.time() < deadline: time.sleep(0.2)
+    time.sleep(0.5)  # into the next epoch
+    p.send_signal(signal.SIGKILL); p.wait()
+    killed_at = _state(out)['epoch']
+    assert 1 <= killed_at < 5 and not out.exists()
+    r = cli(*args, '--resume')
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert out.exists() and _state(out)['epoch'] == 5
+    rows = [l.split() for l in r.stdout.splitlines() if l[:1].isdigit()]
+    trained_epochs = [int(row[0]) for row in rows if len(row) == 5]
+    assert trained_epochs == list(range(killed_at + 1, 6))  # finished epochs were not trained again
+
+def test_resume_without_checkpoint_says_so(synth, tmp_path):
+    with pytest.raises(UserError, match="Nothing to resume"):
+        train(synth, arch='resnet18', size=32, pretrained=False, out=tmp_path/'model.pkl', resume=True)
+
+def test_killed_export_keeps_previous_model(trained, tmp_path, monkeypatch):
+    from fastai.learner import load_learner
+    out, _ = trained
+    learn = load_learner(out)
+    before = {p.name: p.read_bytes() for p in out.parent.iterdir() if p.is_file()}
+    real_save = torch.save
+    def dies_halfway(obj, f, *args, **kwargs):
+        Path(f).write_bytes(b'half a pickle')
+        raise KeyboardInterrupt
+    monkeypatch.setattr(torch, 'save', dies_halfway)
+    with pytest.raises(KeyboardInterrupt): export(learn, out)
+    monkeypatch.setattr(torch, 'save', real_save)
+    assert {p.name: p.read_bytes() for p in out.parent.iterdir() if p.is_file()} == before
+    assert load_learner(out).dls.vocab == learn.dls.vocab
+
+def test_pretrained_weights_offline_is_one_sentence(synth, tmp_path, monkeypatch, offline):
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path/'torch'))
+    with pytest.raises(UserError) as e:
+        train(synth, arch='resnet18', size=32, pretrained=True, out=tmp_path/'model.pkl', num_workers=0)
+    msg = str(e.value)
+    assert 'Cannot download the ImageNet weights for resnet18' in msg and 'resnet18-' in msg
+    assert str(tmp_path/'torch'/'hub'/'checkpoints') in msg and '--no-pretrained' in msg
+    assert not (tmp_path/'model.pkl').exists()
