@@ -13,7 +13,7 @@ def synth(tmp_path_factory):
     "A small synthetic Fruits-360, made once per test session."
     return make_synthetic(tmp_path_factory.mktemp('synth')/'fruits', n_train=20, n_test=5)
 
-@pytest.fixture
+@pytest.fixture(scope='session')
 def sample():
     "The real Fruits-360 sample beside the repository (skipped, with the reason, where it is missing)."
     if not SAMPLE.exists(): pytest.skip(f"real Fruits-360 sample not found at {SAMPLE} (set FRUITS360_SAMPLE)")

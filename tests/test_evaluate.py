@@ -1,0 +1,65 @@
+"Evaluation on the real Fruits-360 sample: the five reports, an independent recomputation, unknown classes and a corrupt image."
+import json, subprocess
+from pathlib import Path
+import pytest
+from PIL import Image
+from fastai.learner import load_learner
+from produce_classifier.train import train
+
+@pytest.fixture(scope='module')
+def sample_model(sample, tmp_path_factory):
+    "A small model trained from scratch on the real sample (14 classes)."
+    out = tmp_path_factory.mktemp('sample_model')/'model.pkl'
+    train(sample, arch='resnet18', size=48, bs=32, epochs=3, lr=3e-3, pretrained=False, out=out, progress=False)
+    return out
+
+def evaluate_cli(model, data, out):
+    r = subprocess.run(['produce-classifier', 'evaluate', '--model', str(model), '--data', str(data), '--out', str(out)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return r
+
+def test_reports_match_an_independent_recomputation(sample_model, sample, tmp_path):
+    r = evaluate_cli(sample_model, sample, tmp_path/'reports')
+    files = sorted(p.name for p in (tmp_path/'reports').iterdir())
+    assert files == ['confusion_matrix.png', 'metrics.json', 'per_class.csv', 'report.md', 'top_losses.png']
+    m = json.loads((tmp_path/'reports'/'metrics.json').read_text())
+    learn = load_learner(sample_model)
+    tests = sorted((sample/'Test').glob('*/*.jpg'))
+    right = sum(learn.predict(str(f))[0] == f.parent.name for f in tests)
+    assert m['n_images'] == len(tests) == 14 * 15
+    assert m['accuracy'] == pytest.approx(right / len(tests), abs=1.5 / len(tests))  # at most one near-tie may flip
+    assert m['accuracy'] > 3 / 14  # far above chance (1/14) even after 3 short epochs
+    assert m['family_accuracy'] >= m['accuracy'] and m['top5_accuracy'] >= m['accuracy']
+    assert f"Test accuracy {m['accuracy']:.4f}" in r.stdout
+    for png, (w, h) in (('confusion_matrix.png', (1000, 500)), ('top_losses.png', (400, 400))):
+        with Image.open(tmp_path/'reports'/png) as img:
+            img.verify()
+        with Image.open(tmp_path/'reports'/png) as img:
+            assert img.width >= w and img.height >= h and img.width < 4000 and img.height < 4000, img.size
+    rows = (tmp_path/'reports'/'per_class.csv').read_text().splitlines()
+    assert rows[0] == 'class,family,precision,recall,f1,support' and len(rows) == 15
+    assert '"Potato Sweet 1","Sweet Potato"' in (tmp_path/'reports'/'per_class.csv').read_text()
+
+def test_unknown_class_and_corrupt_image_are_reported(sample_model, sample, tmp_path):
+    "A root with a class the model never learned and one corrupt image: the evaluation completes and names both."
+    root = tmp_path/'root'
+    for split in ('Training', 'Test'):
+        for d in (sample/split).iterdir(): (root/split/d.name).mkdir(parents=True); [(root/split/d.name/f.name).symlink_to(f) for f in d.iterdir()]
+        (root/split/'Dragon Fruit 1').mkdir()
+        Image.new('RGB', (100, 100), (220, 40, 120)).save(root/split/'Dragon Fruit 1'/'0_100.jpg')
+    bad = root/'Test'/'Banana 1'/'corrupt_100.jpg'
+    bad.write_bytes((sample/'Test'/'Banana 1').iterdir().__next__().read_bytes()[:300])
+    r = evaluate_cli(sample_model, root, tmp_path/'reports')
+    m = json.loads((tmp_path/'reports'/'metrics.json').read_text())
+    assert m['unknown'] == {'Dragon Fruit 1': 1} and m['unreadable'] == [str(bad)]
+    assert m['n_images'] == 14 * 15
+    report = (tmp_path/'reports'/'report.md').read_text()
+    assert 'Dragon Fruit 1 (1 images)' in report and 'corrupt_100.jpg' in report
+    assert 'Skipped: 1 unknown Test classes' in r.stdout and 'Skipped: 1 unreadable images' in r.stdout
+
+def test_missing_model_is_one_sentence(tmp_path, synth):
+    r = subprocess.run(['produce-classifier', 'evaluate', '--model', str(tmp_path/'nope.pkl'), '--data', str(synth)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1 and 'Traceback' not in r.stderr
+    assert r.stderr.strip() == f"error: No model at {tmp_path/'nope.pkl'}: train one with `produce-classifier train` (or `produce-classifier demo`)."
