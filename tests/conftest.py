@@ -1,8 +1,10 @@
 "Shared fixtures: a synthetic dataset, the real sample beside the repo, and a machine with no network."
-import os, socket
+import os, socket, subprocess
 from pathlib import Path
 import pytest
 from produce_classifier.data import make_synthetic
+
+os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # no phoning home from tests
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = Path(os.environ.get('FRUITS360_SAMPLE', REPO.parent/'shared'/'fruits360-sample'))
@@ -36,3 +38,19 @@ def no_kaggle(monkeypatch, tmp_path):
     monkeypatch.setenv('HOME', str(tmp_path/'home'))
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+@pytest.fixture(scope='session')
+def sample_model(sample, tmp_path_factory):
+    "A small model trained from scratch on the real sample (14 classes), with its examples beside it."
+    from produce_classifier.train import train
+    out = tmp_path_factory.mktemp('sample_model')/'model.pkl'
+    train(sample, arch='resnet18', size=48, bs=32, epochs=3, lr=3e-3, pretrained=False, out=out, progress=False)
+    return out
+
+@pytest.fixture(scope='session')
+def demo_model(tmp_path_factory):
+    "The model `produce-classifier demo` makes, run as a user runs it."
+    cwd = tmp_path_factory.mktemp('demo')
+    r = subprocess.run(['produce-classifier', 'demo'], cwd=cwd, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return cwd/'models'/'model.pkl'

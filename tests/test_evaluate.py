@@ -4,14 +4,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from fastai.learner import load_learner
-from produce_classifier.train import train
-
-@pytest.fixture(scope='module')
-def sample_model(sample, tmp_path_factory):
-    "A small model trained from scratch on the real sample (14 classes)."
-    out = tmp_path_factory.mktemp('sample_model')/'model.pkl'
-    train(sample, arch='resnet18', size=48, bs=32, epochs=3, lr=3e-3, pretrained=False, out=out, progress=False)
-    return out
 
 def evaluate_cli(model, data, out):
     r = subprocess.run(['produce-classifier', 'evaluate', '--model', str(model), '--data', str(data), '--out', str(out)],
