@@ -1,0 +1,83 @@
+"""Prediction latency: the Predictor against `learn.predict`, then the running app under 8 concurrent clients.
+
+In one run, on the same images: median and p95 milliseconds per image for `learn.predict` and for the Predictor, on
+100x100 Fruits-360 images and on 12 MP phone photos, with the ratios; then `app.py` is started on 127.0.0.1 and 8
+`gradio_client` clients send requests at once, for requests/second, p95 latency and the count of failed requests.
+Run from the repository root:
+
+    python bench/latency.py --model models/model.pkl [--data ROOT] [--photos DIR] [--runs 20] [--requests 10]
+
+ROOT defaults to ../shared/fruits360-sample and DIR to ../shared/photos.
+"""
+import argparse, os, statistics, subprocess, sys, time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from produce_classifier.data import image_files
+from produce_classifier.inference import Predictor
+from produce_classifier.train import load_model
+
+SHARED = Path(__file__).resolve().parents[2]/'shared'
+
+def timings(fn, items, runs):
+    "Milliseconds of `fn(item)` over `runs` calls cycling through `items`, after one warm-up call each."
+    for it in items: fn(it)
+    ms = []
+    for i in range(runs):
+        t = time.perf_counter(); fn(items[i % len(items)]); ms.append(1000 * (time.perf_counter() - t))
+    return ms
+
+def p95(ms): return sorted(ms)[max(0, round(0.95 * len(ms)) - 1)]
+
+def compare(name, items, learn, pred, runs):
+    "Print learn.predict against the Predictor on `items`."
+    a = timings(lambda f: learn.predict(str(f)), items, runs)
+    b = timings(lambda f: pred.predict([f]), items, runs)
+    print(f"{name:<22} learn.predict median {statistics.median(a):7.1f} ms  p95 {p95(a):7.1f} | "
+          f"Predictor median {statistics.median(b):7.1f} ms  p95 {p95(b):7.1f} | "
+          f"ratio (learn.predict / Predictor, median) {statistics.median(a) / statistics.median(b):.2f}", flush=True)
+
+def load_test(model, items, clients, requests, port):
+    "Start app.py and send `clients` x `requests` concurrent requests; print throughput, p95 and failures."
+    from gradio_client import Client, handle_file
+    env = dict(os.environ, MODEL_PATH=str(model), GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED='False')
+    server = subprocess.Popen([sys.executable, 'app.py'], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url, deadline = f'http://127.0.0.1:{port}/', time.time() + 180
+        while True:
+            try: Client(url, verbose=False); break
+            except Exception:
+                if time.time() > deadline or server.poll() is not None: raise SystemExit("app.py did not start")
+                time.sleep(1)
+        def client(i):
+            c, lat, fails = Client(url, verbose=False), [], 0
+            for j in range(requests):
+                t = time.perf_counter()
+                try: c.predict(handle_file(str(items[(i + j) % len(items)])), api_name='/predict')
+                except Exception: fails += 1
+                lat.append(1000 * (time.perf_counter() - t))
+            return lat, fails
+        t = time.perf_counter()
+        with ThreadPoolExecutor(clients) as ex: res = list(ex.map(client, range(clients)))
+        secs = time.perf_counter() - t
+        lat = [l for r in res for l in r[0]]; fails = sum(r[1] for r in res)
+        print(f"app, {clients} concurrent clients: {len(lat) / secs:.2f} requests/s, median {statistics.median(lat):.0f} ms, "
+              f"p95 {p95(lat):.0f} ms, failed {fails} of {len(lat)}", flush=True)
+    finally:
+        server.terminate(); server.wait(30)
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--model', default='models/model.pkl'); p.add_argument('--data', default=str(SHARED/'fruits360-sample'))
+    p.add_argument('--photos', default=str(SHARED/'photos')); p.add_argument('--runs', type=int, default=20)
+    p.add_argument('--requests', type=int, default=10); p.add_argument('--clients', type=int, default=8)
+    p.add_argument('--port', type=int, default=7861)
+    a = p.parse_args()
+    learn, pred = load_model(a.model), Predictor(a.model)
+    small = list(image_files(a.data, 'Test', max_per_class=1))
+    photos = sorted(Path(a.photos).glob('*.jpg'))
+    print(f"model {a.model} ({len(pred.vocab)} classes, {pred.size}px); {len(small)} Fruits-360 images, {len(photos)} phone photos", flush=True)
+    compare('100x100 Fruits-360', small, learn, pred, a.runs)
+    compare('12 MP phone photos', photos, learn, pred, max(6, a.runs // 2))
+    load_test(a.model, small + photos, a.clients, a.requests, a.port)
+
+if __name__ == '__main__': main()
