@@ -1,7 +1,8 @@
 """Training speed: the project's trainer against the textbook fastai recipe, same data, arch, image size and batch size.
 
 Prints training images per second for each (training epochs only: no lr_find, export or evaluation), their ratio
-(project / textbook), and the Test accuracy each reached. Run from the repository root:
+(project / textbook), the Test accuracy each reached, and the cost of the project's background augmentation (the
+project's trainer run again without it). Run from the repository root:
 
     python bench/train_speed.py [--data ROOT] [--arch resnet34] [--size 100] [--bs 64] [--epochs 3]
 
@@ -9,6 +10,7 @@ ROOT defaults to ../shared/fruits360-sample where present, else a synthetic data
 (ImageNet weights cannot be assumed here) with the same learning rate, so the recipes differ only in their code path.
 """
 import argparse, json, tempfile, time
+from functools import partial
 from pathlib import Path
 from fastai.vision.all import (CategoryBlock, DataBlock, ImageBlock, RandomSplitter, Resize, accuracy, aug_transforms,
                                get_image_files, parent_label, set_seed, vision_learner)
@@ -29,10 +31,10 @@ def textbook(root, arch, size, bs, epochs, lr, seed):
     with learn.no_bar(), learn.no_logging(): acc = learn.validate(dl=test_dl(dls, root))[1]
     return epochs * len(dls.train_ds) / secs, acc
 
-def project(root, arch, size, bs, epochs, lr, seed):
-    "The project's `train`, from scratch. Returns (images/s, Test accuracy)."
+def project(root, arch, size, bs, epochs, lr, seed, bg_p=None):
+    "The project's `train`, from scratch (`bg_p`: background augmentation, default from settings). Returns (images/s, Test accuracy)."
     out = Path(tempfile.mkdtemp())/'model.pkl'
-    learn = train(root, arch=arch, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, pretrained=False, out=out, progress=False)
+    learn = train(root, arch=arch, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, pretrained=False, out=out, progress=False, bg_p=bg_p)
     meta = json.loads(out.with_suffix('.json').read_text())
     return epochs * len(learn.dls.train_ds) / meta['fit_seconds'], meta['metrics']['test_accuracy']
 
@@ -47,9 +49,11 @@ def main():
     root = a.data or make_synthetic(Path(tempfile.mkdtemp())/'synth')
     print(f"data {root}  arch {a.arch}  size {a.size}  bs {a.bs}  epochs {a.epochs}  lr {a.lr}", flush=True)
     res = {}
-    for name, fn in (('textbook', textbook), ('project', project)):
+    runs = (('textbook', textbook), ('project', project), ('project, no background swap', partial(project, bg_p=0.0)))
+    for name, fn in runs:
         res[name] = fn(root, a.arch, a.size, a.bs, a.epochs, a.lr, a.seed)
-        print(f"{name:<9} {res[name][0]:8.1f} images/s   Test accuracy {res[name][1]:.3f}", flush=True)
+        print(f"{name:<29} {res[name][0]:8.1f} images/s   Test accuracy {res[name][1]:.3f}", flush=True)
     print(f"ratio (project / textbook, images/s): {res['project'][0] / res['textbook'][0]:.2f}")
+    print(f"background swap cost (1 - with / without, images/s): {1 - res['project'][0] / res['project, no background swap'][0]:.1%}")
 
 if __name__ == '__main__': main()

@@ -96,3 +96,31 @@ def test_browser_without_a_model_shows_guidance(browser, tmp_path):
         assert 'produce-classifier demo' in page.inner_text('body')
         page.screenshot(path=str(tmp_path/'guidance.png'), full_page=True)
     finally: demo.close()
+
+def _with_threshold(model, tmp_path, threshold):
+    "A copy of `model`'s folder whose model.json sets the calibrated threshold to `threshold`."
+    dest = tmp_path/'models'
+    shutil.copytree(model.parent, dest, ignore=shutil.ignore_patterns('checkpoints'))
+    meta = json.loads((dest/'model.json').read_text())
+    meta['calibration']['threshold'] = threshold
+    (dest/'model.json').write_text(json.dumps(meta))
+    return dest/'model.pkl'
+
+def test_client_gets_not_sure_and_family_answers(sample_model, sample, tmp_path):
+    "Below the threshold the app says 'Not sure', or names the family when only the apple variety is in doubt."
+    from produce_classifier.inference import Predictor
+    pred = Predictor(sample_model)
+    apples = [f for d in sorted((sample/'Test').iterdir()) if d.name.startswith('Apple') for f in sorted(d.iterdir())]
+    def margin(f):
+        top = pred.predict([f])[0]
+        return sum(p for c, p in top if c.startswith('Apple ')) - top[0][1], top
+    m, top, fn = max((*margin(f), f) for f in apples[:15])
+    assert m > 0.05 and top[0][0].startswith('Apple '), (m, top)
+    threshold = top[0][1] + m / 2  # above the best variety, below the apple family's total
+    demo, url = serve(_with_threshold(sample_model, tmp_path/'a', threshold))
+    try: assert Client(url, verbose=False).predict(handle_file(str(fn)), api_name='/predict')['label'] == 'Apple (variety unsure)'
+    finally: demo.close()
+    demo, url = serve(_with_threshold(sample_model, tmp_path/'b', 0.999))
+    banana = sorted((sample/'Test'/'Banana 1').iterdir())[0]
+    try: assert Client(url, verbose=False).predict(handle_file(str(banana)), api_name='/predict')['label'].startswith('Not sure (best guess: ')
+    finally: demo.close()
