@@ -1,5 +1,5 @@
 "The `produce-classifier` console script as a user runs it: a subprocess of the installed entry point."
-import subprocess, sys
+import subprocess
 import pytest
 from produce_classifier import __version__
 

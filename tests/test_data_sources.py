@@ -5,8 +5,7 @@ import pytest
 import kagglehub
 from kagglehub.cache import Cache
 from kagglehub.handle import parse_dataset_handle
-from produce_classifier import data
-from produce_classifier.data import extract_zip, get_fruits360, make_synthetic
+from produce_classifier.data import extract_zip, get_fruits360
 from produce_classifier.settings import UserError, settings
 
 def _cache_pinned_copy(synth):

@@ -1,6 +1,5 @@
 "Evaluation on the real Fruits-360 sample: the five reports, an independent recomputation, unknown classes and a corrupt image."
 import json, subprocess
-from pathlib import Path
 import pytest
 from PIL import Image
 from fastai.learner import load_learner

@@ -1,5 +1,5 @@
 "Training as users run it: the CLI in a subprocess, a fresh process loading the model, kills, resumes and offline weights."
-import json, os, signal, subprocess, sys, time
+import json, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
 import torch
