@@ -14,12 +14,13 @@ from fastcore.foundation import L
 # fastai scripts a few functions at import time, which torch now deprecates: a warning for fastai, not for our users
 warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated', category=FutureWarning)
 from fastai.vision.all import (DataBlock, DataLoaders, ImageBlock, CategoryBlock, IndexSplitter, Resize, Normalize,
-                               PILImage, aug_transforms, get_image_files, image_extensions, imagenet_stats, parent_label)
+                               PILImage, aug_transforms, get_image_files, image_extensions, imagenet_stats, parent_label,
+                               default_device, defaults)
 from .settings import UserError, settings
 
 # %% auto #0
 __all__ = ['SYNTH_CLASSES', 'find_root', 'check_root', 'extract_zip', 'get_fruits360', 'to_rgb', 'ProduceImage', 'image_files',
-           'valid_idxs', 'get_dls', 'test_dl', 'make_synthetic']
+           'valid_idxs', 'default_workers', 'get_dls', 'test_dl', 'make_synthetic']
 
 # %% ../nbs/00_data.ipynb #de7a1c2e
 def _roots(path:Path, depth:int=3):
@@ -198,6 +199,11 @@ def valid_idxs(items:list[Path], # image files labelled by their parent folder
     return sorted(idxs)
 
 # %% ../nbs/00_data.ipynb #be7f3d3d
+def default_workers() -> int:
+    "Loader processes for `get_dls`: none when training on the CPU, fastai's default (one per core) on a GPU."
+    return 0 if default_device().type == 'cpu' else defaults.cpus
+
+# %% ../nbs/00_data.ipynb #14a0dc21
 def get_dls(root:str|Path, # dataset root holding `Training/` and `Test/`
             size:int|None=None, # image side; default: `[data] size`
             bs:int|None=None, # batch size; default: `[train] bs`
@@ -208,7 +214,7 @@ def get_dls(root:str|Path, # dataset root holding `Training/` and `Test/`
             aug:bool=True, # augment training batches
             bg_p:float|None=None, # share of training images given a new background (see `robustness`); default: `[train] bg_p`
             bg_dir:str|Path|None=None, # a folder of background photos to crop from; default: `[train] bg_dir` (none)
-            **kwargs, # passed to `DataBlock.dataloaders`, e.g. `num_workers`
+            **kwargs, # passed to `DataBlock.dataloaders`, e.g. `num_workers` (default: `default_workers()`)
            ) -> DataLoaders:
     "fastai `DataLoaders` over `root/Training`, with a seeded per-class validation split."
     from produce_classifier.robustness import BackgroundSwap
@@ -221,7 +227,7 @@ def get_dls(root:str|Path, # dataset root holding `Training/` and `Test/`
     dblock = DataBlock(blocks=(ImageBlock(ProduceImage), CategoryBlock), get_y=parent_label,
                        splitter=IndexSplitter(valid_idxs(items, ifnone(valid_pct, cfg.data.valid_pct), seed)),
                        item_tfms=Resize(size), batch_tfms=[*augs, Normalize.from_stats(*imagenet_stats)])
-    return dblock.dataloaders(items, bs=bs, **kwargs)
+    return dblock.dataloaders(items, bs=bs, **{'num_workers': default_workers(), **kwargs})
 
 def test_dl(dls:DataLoaders, # the training `DataLoaders` (for vocab and transforms)
             root:str|Path, # dataset root
