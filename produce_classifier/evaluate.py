@@ -78,7 +78,7 @@ def compute_metrics(preds:torch.Tensor, targs:torch.Tensor, vocab:list[str]) -> 
 # %% ../nbs/02_evaluate.ipynb #397b5df8
 def calibrated_conf(preds:torch.Tensor, temperature:float=1.0) -> torch.Tensor:
     "Top probability of each row of `preds` after temperature scaling."
-    return (preds.clamp_min(1e-12).log() / temperature).softmax(1).max(1).values
+    return (preds.double().log() / temperature).softmax(1).max(1).values  # double: no saturation at 1.0, no clamped ties
 
 def coverage(conf:torch.Tensor, correct:torch.Tensor|None, threshold:float) -> dict:
     "Share of images answered at `threshold` and, with `correct`, the accuracy on those answered."

@@ -73,7 +73,8 @@ class Predictor:
         "Class probabilities for loaded images `xs`, in one forward pass; `calibrated`: with the fitted temperature."
         with torch.inference_mode():
             out = self.model((torch.stack(xs) - self.mean) / self.std)
-            return (out / self.temperature).softmax(-1).float() if calibrated else self.act(out).float()
+            # calibrated in double: a sure model's top probability saturates float32 at 1.0, tying with the 'not sure' threshold
+            return (out.double() / self.temperature).softmax(-1) if calibrated else self.act(out).float()
 
     def top(self, xs:list[torch.Tensor], k:int|None=None) -> list[list[tuple[str, float]]]:
         "The top `k` (label, calibrated probability) pairs of each of the loaded images `xs`, most probable first."
