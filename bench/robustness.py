@@ -7,7 +7,7 @@ the accuracy on answered shifted images and the share of non-produce images refu
 
     python bench/robustness.py [--data ROOT] [--arch resnet18] [--size 64] [--epochs 12] [--bs 32] [--lr 3e-3]
 """
-import argparse, tempfile
+import argparse, shutil, tempfile
 from pathlib import Path
 from produce_classifier.evaluate import evaluate
 from produce_classifier.train import train
@@ -15,6 +15,7 @@ from produce_classifier.train import train
 def run(root, bg_p, a):
     out = Path(tempfile.mkdtemp())/'model.pkl'
     train(root, arch=a.arch, size=a.size, bs=a.bs, epochs=a.epochs, lr=a.lr, seed=a.seed, pretrained=False, out=out, progress=False, bg_p=bg_p)
+    shutil.rmtree(out.parent/'checkpoints')  # keep the model and its reports to look at, not the training state
     r = evaluate(out, root, out=out.parent/'reports', shifted=True)
     rob = r['robustness']; at = rob['at_threshold']
     print(f"bg_p {bg_p:<4} clean Test {r['accuracy']:.4f}  shifted Test {rob['shifted_accuracy']:.4f}  | threshold {rob['threshold']:.3f}: "

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_robustness.ipynb #2e4ae4c5
 from __future__ import annotations
-import math
+import math, tempfile
 from pathlib import Path
 import numpy as np
 import torch
@@ -12,22 +12,22 @@ import torch.nn.functional as F
 from fastai.vision.all import RandTransform, Transform, TensorImage, Normalize
 
 # %% auto #0
-__all__ = ['TRAIN_BACKGROUNDS', 'EVAL_BACKGROUNDS', 'white_mask', 'bg_solid', 'bg_gradient', 'bg_stripes', 'bg_noise',
-           'bg_clutter', 'bg_checks', 'bg_rings', 'bg_plaid', 'bg_marble', 'backgrounds', 'photo_pool',
-           'BackgroundSwap', 'ShiftBackground', 'make_non_produce', 'non_produce_batch', 'OutlierExposure',
-           'fit_temperature', 'pick_threshold', 'calibrate']
+__all__ = ['TRAIN_BACKGROUNDS', 'PRODUCE_COLOURS', 'EVAL_BACKGROUNDS', 'NON_PRODUCE_TEXTURES', 'white_mask', 'bg_solid',
+           'bg_gradient', 'bg_stripes', 'bg_noise', 'bg_clutter', 'bg_checks', 'bg_rings', 'bg_plaid', 'bg_marble',
+           'bg_dark', 'bg_produce', 'backgrounds', 'photo_pool', 'BackgroundSwap', 'ShiftBackground',
+           'make_non_produce', 'non_produce_batch', 'OutlierExposure', 'fit_temperature', 'pick_threshold', 'calibrate']
 
 # %% ../nbs/06_robustness.ipynb #15ac61a0
 def white_mask(x:torch.Tensor, # a batch of images (B,3,H,W) in [0, 1]
                thresh:float=0.9, # a pixel whose every channel is above this is "white"
+               iters:int=4, # passes of dilation into pockets not in line of sight of the border
               ) -> torch.Tensor:
     "Soft background mask (B,1,H,W) of `x`: near-white pixels connected to the border."
     white = (x.min(1, keepdim=True).values > thresh).float()
     white = F.max_pool2d(-F.max_pool2d(-white, 3, 1, 1), 3, 1, 1)  # opening: drop isolated white specks
-    m = torch.zeros_like(white)
-    m[..., 0, :] = m[..., -1, :] = m[..., :, 0] = m[..., :, -1] = 1
-    m = m * white
-    for _ in range(math.ceil(max(x.shape[-2:]) / 4)): m = F.max_pool2d(m, 5, 1, 2) * white
+    seen = [white.cumprod(d) for d in (-1, -2)] + [white.flip(d).cumprod(d).flip(d) for d in (-1, -2)]
+    m = torch.stack(seen).amax(0)
+    for _ in range(iters): m = F.max_pool2d(m, 3, 1, 1) * white
     return F.avg_pool2d(m, 3, 1, 1, count_include_pad=False)
 
 # %% ../nbs/06_robustness.ipynb #a943164c
@@ -41,22 +41,27 @@ def _rand(n, *shape, g=None, device='cpu', lo=0., hi=1.):
 
 def _mix(c1, c2, t): return c1 * (1 - t) + c2 * t
 
+def _colour(n, g, device):
+    "A random surface colour (n,3,1,1) of any brightness, grey to saturated: real tables and crates are often dark and dull."
+    v, sat = _rand(n, 1, 1, 1, g=g, device=device), _rand(n, 1, 1, 1, g=g, device=device)
+    return v * _mix(torch.ones(1, 3, 1, 1, device=device), _rand(n, 3, 1, 1, g=g, device=device), sat)
+
 def _dir(n, g, device):
     "A random direction per image, as (cos, sin) of shape (n,1,1,1) each."
     a = _rand(n, 1, 1, 1, g=g, device=device, hi=2 * math.pi)
     return a.cos(), a.sin()
 
 def bg_solid(n, h, w, g=None, device='cpu'):
-    return _rand(n, 3, 1, 1, g=g, device=device).expand(n, 3, h, w).clone()
+    return _colour(n, g, device).expand(n, 3, h, w).clone()
 
 def bg_gradient(n, h, w, g=None, device='cpu'):
     yy, xx = _grid(n, h, w, device); c, s = _dir(n, g, device)
-    return _mix(_rand(n, 3, 1, 1, g=g, device=device), _rand(n, 3, 1, 1, g=g, device=device), ((xx * c + yy * s) + 1.5) / 3)
+    return _mix(_colour(n, g, device), _colour(n, g, device), ((xx * c + yy * s) + 1.5) / 3)
 
 def bg_stripes(n, h, w, g=None, device='cpu'):
     yy, xx = _grid(n, h, w, device); c, s = _dir(n, g, device)
     f = _rand(n, 1, 1, 1, g=g, device=device, lo=2, hi=10)
-    return _mix(_rand(n, 3, 1, 1, g=g, device=device), _rand(n, 3, 1, 1, g=g, device=device), (torch.sin(math.pi * f * (xx * c + yy * s)) > 0).float())
+    return _mix(_colour(n, g, device), _colour(n, g, device), (torch.sin(math.pi * f * (xx * c + yy * s)) > 0).float())
 
 def bg_noise(n, h, w, g=None, device='cpu'):
     r = int(_rand(1, g=g, lo=2, hi=9).item())
@@ -95,7 +100,33 @@ def bg_marble(n, h, w, g=None, device='cpu'):
     t = 0.5 + 0.5 * torch.sin(math.pi * f * (xx + 3 * turb))
     return _mix(_rand(n, 3, 1, 1, g=g, device=device, lo=0.2), _rand(n, 3, 1, 1, g=g, device=device, hi=0.5), t).clamp(0, 1)
 
-EVAL_BACKGROUNDS = (bg_checks, bg_rings, bg_plaid, bg_marble)
+
+
+# %% ../nbs/06_robustness.ipynb #f38e457d
+PRODUCE_COLOURS = torch.tensor([[.78, .12, .16], [.90, .78, .24], [.47, .67, .20], [.94, .55, .12], [.35, .16, .40],
+                                [.60, .35, .20], [.75, .80, .30]])  # red, yellow, green, orange, purple, brown, yellow-green
+
+def bg_dark(n, h, w, g=None, device='cpu'):
+    "A dark surface with a coarse grain and a soft fall-off of the light."
+    yy, xx = _grid(n, h, w, device)
+    grain = F.interpolate(_rand(n, 1, max(h // 6, 1), max(w // 6, 1), g=g, device=device), size=(h, w), mode='nearest') - 0.5
+    cy, cx = _rand(n, 1, 1, 1, g=g, device=device, lo=-1, hi=1), _rand(n, 1, 1, 1, g=g, device=device, lo=-1, hi=1)
+    light = 1 - ((yy - cy) ** 2 + (xx - cx) ** 2) / 8
+    return (_rand(n, 3, 1, 1, g=g, device=device, hi=0.22) * light + 0.08 * grain).clamp(0, 1)
+
+def bg_produce(n, h, w, g=None, device='cpu', k:int=8):
+    "Neighbouring produce: `k` overlapping shaded discs in produce colours over a dark crate."
+    yy, xx = _grid(n, h, w, device)
+    cy, cx = _rand(n, k, 1, 1, g=g, device=device, lo=-1.3, hi=1.3), _rand(n, k, 1, 1, g=g, device=device, lo=-1.3, hi=1.3)
+    d = ((yy - cy) ** 2 + (xx - cx) ** 2).sqrt() / _rand(n, k, 1, 1, g=g, device=device, lo=0.35, hi=0.7)  # (n,k,H,W)
+    inside = (d < 1).float()
+    top = (inside * torch.arange(1, k + 1, device=device)[None, :, None, None]).argmax(1, keepdim=True)  # the last disc drawn
+    col = PRODUCE_COLOURS[torch.randint(len(PRODUCE_COLOURS), (n, k), generator=g)].to(device) * _rand(n, k, 1, g=g, device=device, lo=0.7, hi=1.1)
+    fruit = torch.einsum('nkhw,nkc->nchw', F.one_hot(top[:, 0], k).permute(0, 3, 1, 2).float(), col) * (1 - 0.5 * d.gather(1, top).clamp(max=1) ** 2)
+    return torch.where(inside.amax(1, keepdim=True) > 0, fruit, _rand(n, 3, 1, 1, g=g, device=device, hi=0.2)).clamp(0, 1)
+
+EVAL_BACKGROUNDS = (bg_checks, bg_rings, bg_plaid, bg_marble, bg_dark, bg_produce)
+NON_PRODUCE_TEXTURES = EVAL_BACKGROUNDS[:-1]  # a picture of neighbouring produce is still produce
 
 # %% ../nbs/06_robustness.ipynb #57d5c8ae
 def backgrounds(n:int, h:int, w:int, families=TRAIN_BACKGROUNDS, g:torch.Generator|None=None, device='cpu') -> torch.Tensor:
@@ -178,7 +209,7 @@ def _object(rng:np.random.Generator, size:int):
 def make_non_produce(dest:str|Path, # folder to create (reused as it is if it exists)
                      n:int=64, # how many images
                      size:int=100,
-                     families=EVAL_BACKGROUNDS, # texture families to draw from (half the images)
+                     families=NON_PRODUCE_TEXTURES, # texture families to draw from (half the images)
                      seed:int=0,
                     ) -> Path:
     "Write `n` images of things that are not produce to `dest`: textures and objects on white."
@@ -240,23 +271,27 @@ def pick_threshold(conf_in:torch.Tensor, # calibrated top probabilities of image
                    refuse:float=0.9, # share of `conf_out` to refuse
                   ) -> float:
     "The lowest threshold refusing `refuse` of `conf_out`, capped at the median of `conf_in`."
-    return min(float(torch.quantile(conf_out.float(), refuse)), float(conf_in.float().median()))
+    return min(float(torch.quantile(conf_out.double(), refuse)), float(conf_in.double().median()))
 
 # %% ../nbs/06_robustness.ipynb #22ff77f6
 def _logits(learn, dl) -> tuple:
     from fastai.vision.all import noop
     with learn.no_bar(): return learn.get_preds(dl=dl, act=noop)
 
+def _top_conf(logits, T):
+    "Top probability after temperature `T`, in double precision (float32 rounds a sure model's to 1.0, tying them all)."
+    return (logits.double() / T).softmax(1).max(1).values
+
 def calibrate(learn, refuse:float=0.9, seed:int=0) -> dict:
     "Temperature and 'not sure' threshold for `learn`, from its validation split and synthetic non-produce images."
-    import tempfile
     logits, targs = _logits(learn, learn.dls.valid.new(shuffle=False, drop_last=False))
     T = fit_temperature(logits, targs)
     shifted = learn.dls.test_dl(learn.dls.valid.items, with_labels=True)
     shifted.after_batch.add(ShiftBackground(seed, families=TRAIN_BACKGROUNDS))
-    conf_in = (_logits(learn, shifted)[0] / T).softmax(1).max(1).values
-    neg = make_non_produce(Path(tempfile.mkdtemp())/'neg', n=64, size=learn.dls.after_item.size[0] if hasattr(learn.dls.after_item, 'size') else 100,
-                           families=TRAIN_BACKGROUNDS, seed=seed + 1)
+    conf_in = _top_conf(_logits(learn, shifted)[0], T)
     from fastai.vision.all import get_image_files
-    conf_out = (_logits(learn, learn.dls.test_dl(get_image_files(neg)))[0] / T).softmax(1).max(1).values
+    with tempfile.TemporaryDirectory() as tmp:
+        neg = make_non_produce(Path(tmp)/'neg', n=64, size=learn.dls.after_item.size[0] if hasattr(learn.dls.after_item, 'size') else 100,
+                               families=TRAIN_BACKGROUNDS, seed=seed + 1)
+        conf_out = _top_conf(_logits(learn, learn.dls.test_dl(get_image_files(neg)))[0], T)
     return dict(temperature=T, threshold=pick_threshold(conf_in, conf_out, refuse))
