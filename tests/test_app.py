@@ -127,3 +127,21 @@ def test_client_gets_not_sure_and_family_answers(sample_model, sample, tmp_path)
     banana = sorted((sample/'Test'/'Banana 1').iterdir())[0]
     try: assert Client(url, verbose=False).predict(handle_file(str(banana)), api_name='/predict')['label'].startswith('Not sure (best guess: ')
     finally: demo.close()
+
+def test_calibrated_threshold_refuses_non_produce_and_answers_produce_more_accurately(sample_model, sample, tmp_path):
+    "At the stored threshold, 80% of non-produce pictures get 'Not sure', and answered Test images are right more often."
+    from fastai.vision.all import get_image_files
+    from produce_classifier.app import verdict
+    from produce_classifier.data import image_files
+    from produce_classifier.inference import Predictor
+    from produce_classifier.robustness import make_non_produce
+    pred = Predictor(sample_model)
+    neg = sorted(get_image_files(make_non_produce(tmp_path/'non-produce', n=32, seed=7)))  # evaluation families, unseen in training
+    refused = [verdict(top, pred.threshold)['label'].startswith('Not sure') for top in pred.predict(neg)]
+    assert sum(refused) / len(refused) >= 0.8, refused
+    test = image_files(sample, 'Test')
+    tops = pred.predict(test)
+    right = [top[0][0] == f.parent.name for top, f in zip(tops, test)]
+    answered = [r for r, top in zip(right, tops) if top[0][1] >= pred.threshold]
+    assert len(answered) >= 0.2 * len(test), len(answered)
+    assert sum(answered) / len(answered) > sum(right) / len(right) + 0.15, (sum(answered) / len(answered), sum(right) / len(right))
