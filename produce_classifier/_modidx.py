@@ -144,6 +144,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                             'produce_classifier/robustness.py'),
                                                'produce_classifier.robustness.backgrounds': ( 'robustness.html#backgrounds',
                                                                                               'produce_classifier/robustness.py'),
+                                               'produce_classifier.robustness.bg_blocks': ( 'robustness.html#bg_blocks',
+                                                                                            'produce_classifier/robustness.py'),
                                                'produce_classifier.robustness.bg_checks': ( 'robustness.html#bg_checks',
                                                                                             'produce_classifier/robustness.py'),
                                                'produce_classifier.robustness.bg_clutter': ( 'robustness.html#bg_clutter',

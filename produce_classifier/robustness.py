@@ -13,8 +13,8 @@ from fastai.vision.all import RandTransform, Transform, TensorImage, Normalize
 
 # %% auto #0
 __all__ = ['TRAIN_BACKGROUNDS', 'PRODUCE_COLOURS', 'EVAL_BACKGROUNDS', 'NON_PRODUCE_TEXTURES', 'white_mask', 'bg_solid',
-           'bg_gradient', 'bg_stripes', 'bg_noise', 'bg_clutter', 'bg_checks', 'bg_rings', 'bg_plaid', 'bg_marble',
-           'bg_dark', 'bg_produce', 'backgrounds', 'photo_pool', 'BackgroundSwap', 'ShiftBackground',
+           'bg_gradient', 'bg_stripes', 'bg_noise', 'bg_clutter', 'bg_blocks', 'bg_checks', 'bg_rings', 'bg_plaid',
+           'bg_marble', 'bg_dark', 'bg_produce', 'backgrounds', 'photo_pool', 'BackgroundSwap', 'ShiftBackground',
            'make_non_produce', 'non_produce_batch', 'OutlierExposure', 'fit_temperature', 'pick_threshold', 'calibrate']
 
 # %% ../nbs/06_robustness.ipynb #15ac61a0
@@ -72,7 +72,18 @@ def bg_clutter(n, h, w, g=None, device='cpu'):
     for _ in range(2): x = F.avg_pool2d(x, 5, 1, 2, count_include_pad=False)
     return x
 
-TRAIN_BACKGROUNDS = (bg_solid, bg_gradient, bg_stripes, bg_noise, bg_clutter)
+def bg_blocks(n, h, w, g=None, device='cpu', k:int=6):
+    "Other things beside the fruit: `k` overlapping rectangles of random colours (packs, boxes, shelf edges) on a surface."
+    yy, xx = _grid(n, h, w, device)
+    out = _colour(n, g, device).expand(n, 3, h, w).clone()
+    for _ in range(k):
+        y0, x0 = _rand(n, 1, 1, 1, g=g, device=device, lo=-1.5, hi=1), _rand(n, 1, 1, 1, g=g, device=device, lo=-1.5, hi=1)
+        hh, ww = _rand(n, 1, 1, 1, g=g, device=device, lo=0.3, hi=1.2), _rand(n, 1, 1, 1, g=g, device=device, lo=0.3, hi=1.2)
+        inside = ((yy >= y0) & (yy < y0 + hh) & (xx >= x0) & (xx < x0 + ww)).float()
+        out = _mix(out, _colour(n, g, device), inside)
+    return out
+
+TRAIN_BACKGROUNDS = (bg_solid, bg_gradient, bg_stripes, bg_noise, bg_clutter, bg_blocks)
 
 # %% ../nbs/06_robustness.ipynb #dd523497
 def bg_checks(n, h, w, g=None, device='cpu'):
