@@ -132,9 +132,12 @@ def bg_produce(n, h, w, g=None, device='cpu', k:int=8):
     d = ((yy - cy) ** 2 + (xx - cx) ** 2).sqrt() / _rand(n, k, 1, 1, g=g, device=device, lo=0.35, hi=0.7)  # (n,k,H,W)
     inside = (d < 1).float()
     top = (inside * torch.arange(1, k + 1, device=device)[None, :, None, None]).argmax(1, keepdim=True)  # the last disc drawn
-    col = PRODUCE_COLOURS[torch.randint(len(PRODUCE_COLOURS), (n, k), generator=g)].to(device) * _rand(n, k, 1, g=g, device=device, lo=0.7, hi=1.1)
-    fruit = torch.einsum('nkhw,nkc->nchw', F.one_hot(top[:, 0], k).permute(0, 3, 1, 2).float(), col) * (1 - 0.5 * d.gather(1, top).clamp(max=1) ** 2)
-    return torch.where(inside.amax(1, keepdim=True) > 0, fruit, _rand(n, 3, 1, 1, g=g, device=device, hi=0.2)).clamp(0, 1)
+    col = PRODUCE_COLOURS[torch.randint(len(PRODUCE_COLOURS), (n, k), generator=g)].to(device)
+    col = col * _rand(n, k, 1, g=g, device=device, lo=0.7, hi=1.1)  # (n,k,3)
+    fruit = torch.einsum('nkhw,nkc->nchw', F.one_hot(top[:, 0], k).permute(0, 3, 1, 2).float(), col)
+    fruit = fruit * (1 - 0.5 * d.gather(1, top).clamp(max=1) ** 2)  # shaded towards each disc's rim
+    crate = _rand(n, 3, 1, 1, g=g, device=device, hi=0.2)
+    return torch.where(inside.amax(1, keepdim=True) > 0, fruit, crate).clamp(0, 1)
 
 EVAL_BACKGROUNDS = (bg_checks, bg_rings, bg_plaid, bg_marble, bg_dark, bg_produce)
 NON_PRODUCE_TEXTURES = EVAL_BACKGROUNDS[:-1]  # a picture of neighbouring produce is still produce
