@@ -282,7 +282,7 @@ def fit_temperature(logits:torch.Tensor, targs:torch.Tensor) -> float:
 
 def pick_threshold(conf_in:torch.Tensor, # calibrated top probabilities of images the model should answer
                    conf_out:torch.Tensor, # ...and of images it should refuse
-                   refuse:float=0.9, # share of `conf_out` to refuse
+                   refuse:float=0.95, # share of `conf_out` to refuse
                   ) -> float:
     "The lowest threshold refusing `refuse` of `conf_out`, capped at the median of `conf_in`."
     return min(float(torch.quantile(conf_out.double(), refuse)), float(conf_in.double().median()))
@@ -296,7 +296,7 @@ def _top_conf(logits, T):
     "Top probability after temperature `T`, in double precision (float32 rounds a sure model's to 1.0, tying them all)."
     return (logits.double() / T).softmax(1).max(1).values
 
-def calibrate(learn, refuse:float=0.9, seed:int=0) -> dict:
+def calibrate(learn, refuse:float=0.95, seed:int=0) -> dict:
     "Temperature and 'not sure' threshold for `learn`, from its validation split and synthetic non-produce images."
     logits, targs = _logits(learn, learn.dls.valid.new(shuffle=False, drop_last=False))
     T = fit_temperature(logits, targs)
