@@ -29,15 +29,18 @@ def sample_app(sample_model):
 
 def test_client_gets_the_class_of_fruits360_images(sample_app, sample_model, sample):
     "Through the HTTP API, one Test image per class: the top class is the image's own for most of them."
+    from produce_classifier.evaluate import family
     client = Client(sample_app, verbose=False)
     vocab = json.loads(sample_model.with_suffix('.json').read_text())['vocab']
     right = 0
     for d in sorted((sample/'Test').iterdir()):
         res = client.predict(handle_file(str(sorted(d.iterdir())[0])), api_name='/predict')
         assert len(res['confidences']) == 5 and res['confidences'][0]['label'] in vocab
-        assert res['label'] == res['confidences'][0]['label'] or res['label'].startswith('Not sure (best guess: ')
-        right += res['confidences'][0]['label'] == d.name
-    assert right >= 9, f"{right}/14 right"  # the fixture model is small (3 epochs from scratch); chance is 1/14
+        top, fams = res['confidences'][0]['label'], {family(c['label']) for c in res['confidences']}
+        # the headline is the top class, a family among the top 5 when only the variety is unsure, or "not sure"
+        assert res['label'] in {top} | {f"{f} (variety unsure)" for f in fams} or res['label'].startswith(f"Not sure (best guess: {top}, ")
+        right += top == d.name
+    assert right >= 9, f"{right}/14 right"  # the fixture model is small (6 epochs from scratch); chance is 1/14
 
 def test_client_gets_the_clear_error_for_a_text_file(sample_app, tmp_path):
     from gradio_client.exceptions import AppError
@@ -129,19 +132,20 @@ def test_client_gets_not_sure_and_family_answers(sample_model, sample, tmp_path)
     finally: demo.close()
 
 def test_calibrated_threshold_refuses_non_produce_and_answers_produce_more_accurately(sample_model, sample, tmp_path):
-    "At the stored threshold, 80% of non-produce pictures get 'Not sure', and answered Test images are right more often."
+    "At the stored threshold, 80% of non-produce pictures get 'Not sure', and answered Test images are wrong half as often."
     from fastai.vision.all import get_image_files
     from produce_classifier.app import verdict
     from produce_classifier.data import image_files
     from produce_classifier.inference import Predictor
     from produce_classifier.robustness import make_non_produce
     pred = Predictor(sample_model)
-    neg = sorted(get_image_files(make_non_produce(tmp_path/'non-produce', n=32, seed=7)))  # evaluation families, unseen in training
+    neg = sorted(get_image_files(make_non_produce(tmp_path/'non-produce', n=64, seed=7)))  # evaluation families, unseen in training
     refused = [verdict(top, pred.threshold)['label'].startswith('Not sure') for top in pred.predict(neg)]
     assert sum(refused) / len(refused) >= 0.8, refused
     test = image_files(sample, 'Test')
     tops = pred.predict(test)
-    right = [top[0][0] == f.parent.name for top, f in zip(tops, test)]
-    answered = [r for r, top in zip(right, tops) if top[0][1] >= pred.threshold]
-    assert len(answered) >= 0.2 * len(test), len(answered)
-    assert sum(answered) / len(answered) > sum(right) / len(right) + 0.15, (sum(answered) / len(answered), sum(right) / len(right))
+    wrong = [top[0][0] != f.parent.name for top, f in zip(tops, test)]
+    answered = [w for w, top in zip(wrong, tops) if top[0][1] >= pred.threshold]
+    assert len(answered) >= 0.5 * len(test), len(answered)
+    # an error ratio, not a difference: a model right 90% of the time cannot gain 15 points by abstaining
+    assert sum(answered) / len(answered) <= 0.5 * sum(wrong) / len(wrong), (sum(answered) / len(answered), sum(wrong) / len(wrong))
