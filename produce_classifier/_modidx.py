@@ -124,6 +124,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                                   'produce_classifier/robustness.py'),
                                                'produce_classifier.robustness.ShiftBackground.__init__': ( 'robustness.html#shiftbackground.__init__',
                                                                                                            'produce_classifier/robustness.py'),
+                                               'produce_classifier.robustness.ShiftBackground._background': ( 'robustness.html#shiftbackground._background',
+                                                                                                              'produce_classifier/robustness.py'),
                                                'produce_classifier.robustness.ShiftBackground.encodes': ( 'robustness.html#shiftbackground.encodes',
                                                                                                           'produce_classifier/robustness.py'),
                                                'produce_classifier.robustness._colour': ( 'robustness.html#_colour',

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_robustness.ipynb #2e4ae4c5
 from __future__ import annotations
-import math, tempfile
+import math, tempfile, zlib
 from pathlib import Path
 import numpy as np
 import torch
@@ -198,13 +198,18 @@ class BackgroundSwap(RandTransform):
     def __getstate__(self): return {k: v for k, v in self.__dict__.items() if k != 'pool'} | {'pool': None}  # no photos in model.pkl
 
 class ShiftBackground(Transform):
-    "Composite every image onto a background from `families`, reproducibly from `seed`."
+    "Composite every image onto a background from `families`, drawn from `seed` and the image's own pixels."
     order = 15
-    def __init__(self, seed:int=0, families=EVAL_BACKGROUNDS): self.seed, self.families, self.g = seed, families, None
+    def __init__(self, seed:int=0, families=EVAL_BACKGROUNDS): self.seed, self.families = seed, families
+    def _background(self, img):
+        "The background for `img`: the same for the same image and seed, whatever batch it comes in."
+        key = zlib.crc32(img.mul(255).round().byte().cpu().numpy().tobytes())
+        g = torch.Generator().manual_seed(self.seed * 2**32 + key)
+        return backgrounds(1, *img.shape[-2:], families=self.families, g=g, device=img.device)[0]
+
     def encodes(self, x:TensorImage):
-        if self.g is None: self.g = torch.Generator().manual_seed(self.seed)
         m = white_mask(x)
-        return x * (1 - m) + backgrounds(x.shape[0], *x.shape[-2:], families=self.families, g=self.g, device=x.device) * m
+        return x * (1 - m) + torch.stack([self._background(img) for img in x]) * m
 
 # %% ../nbs/06_robustness.ipynb #a968b332
 def _object(rng:np.random.Generator, size:int):
