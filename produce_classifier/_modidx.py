@@ -168,6 +168,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                            'produce_classifier/robustness.py'),
                                                'produce_classifier.robustness.bg_solid': ( 'robustness.html#bg_solid',
                                                                                            'produce_classifier/robustness.py'),
+                                               'produce_classifier.robustness.bg_spectral': ( 'robustness.html#bg_spectral',
+                                                                                              'produce_classifier/robustness.py'),
                                                'produce_classifier.robustness.bg_stripes': ( 'robustness.html#bg_stripes',
                                                                                              'produce_classifier/robustness.py'),
                                                'produce_classifier.robustness.calibrate': ( 'robustness.html#calibrate',

@@ -13,9 +13,10 @@ from fastai.vision.all import RandTransform, Transform, TensorImage, Normalize
 
 # %% auto #0
 __all__ = ['TRAIN_BACKGROUNDS', 'PRODUCE_COLOURS', 'EVAL_BACKGROUNDS', 'NON_PRODUCE_TEXTURES', 'white_mask', 'bg_solid',
-           'bg_gradient', 'bg_stripes', 'bg_noise', 'bg_clutter', 'bg_blocks', 'bg_checks', 'bg_rings', 'bg_plaid',
-           'bg_marble', 'bg_dark', 'bg_produce', 'backgrounds', 'photo_pool', 'BackgroundSwap', 'ShiftBackground',
-           'make_non_produce', 'non_produce_batch', 'OutlierExposure', 'fit_temperature', 'pick_threshold', 'calibrate']
+           'bg_gradient', 'bg_stripes', 'bg_noise', 'bg_clutter', 'bg_blocks', 'bg_spectral', 'bg_checks', 'bg_rings',
+           'bg_plaid', 'bg_marble', 'bg_dark', 'bg_produce', 'backgrounds', 'photo_pool', 'BackgroundSwap',
+           'ShiftBackground', 'make_non_produce', 'non_produce_batch', 'OutlierExposure', 'fit_temperature',
+           'pick_threshold', 'calibrate']
 
 # %% ../nbs/06_robustness.ipynb #15ac61a0
 def white_mask(x:torch.Tensor, # a batch of images (B,3,H,W) in [0, 1]
@@ -83,7 +84,18 @@ def bg_blocks(n, h, w, g=None, device='cpu', k:int=6):
         out = _mix(out, _colour(n, g, device), inside)
     return out
 
-TRAIN_BACKGROUNDS = (bg_solid, bg_gradient, bg_stripes, bg_noise, bg_clutter, bg_blocks)
+def bg_spectral(n, h, w, g=None, device='cpu'):
+    "Natural-looking texture (wood, stone, cloth): random-phase noise with a 1/f^a spectrum (a in [1, 3]), stretched along a random direction, between two colours."
+    fy, fx = torch.fft.fftfreq(h, device=device)[:, None], torch.fft.rfftfreq(w, device=device)[None]
+    c, s = _dir(n, g, device); stretch = _rand(n, 1, 1, 1, g=g, device=device, lo=1, hi=4)
+    f = ((fx * c + fy * s) ** 2 + ((fy * c - fx * s) * stretch) ** 2).sqrt().clamp(min=1 / max(h, w))
+    a = _rand(n, 1, 1, 1, g=g, device=device, lo=1, hi=3)
+    phase = _rand(n, 1, h, w // 2 + 1, g=g, device=device, hi=2 * math.pi)
+    z = torch.fft.irfft2(f ** -a * torch.polar(torch.ones_like(phase), phase), s=(h, w))
+    lo, hi = z.amin((2, 3), keepdim=True), z.amax((2, 3), keepdim=True)
+    return _mix(_colour(n, g, device), _colour(n, g, device), (z - lo) / (hi - lo + 1e-8))
+
+TRAIN_BACKGROUNDS = (bg_solid, bg_gradient, bg_stripes, bg_noise, bg_clutter, bg_blocks, bg_spectral)
 
 # %% ../nbs/06_robustness.ipynb #dd523497
 def bg_checks(n, h, w, g=None, device='cpu'):
