@@ -27,3 +27,15 @@ def test_malformed_settings_is_one_sentence(tmp_path):
     (tmp_path/'settings.ini').write_text('[train]\nepochs = many\n')
     r = cli('download', '--help', cwd=tmp_path)
     assert r.returncode == 1 and "[train] epochs = 'many' in settings.ini" in r.stderr and 'Traceback' not in r.stderr
+
+def test_demo_model_is_90_percent_right_on_its_synthetic_test_split(demo_model):
+    "`produce-classifier demo` ends with a model that `predict` (a fresh process) finds >= 90% right on Test images it never saw."
+    import json
+    test = demo_model.parent.parent/'data'/'synthetic'/'Test'
+    fns = sorted(f for d in test.iterdir() for f in d.iterdir())
+    r = cli('predict', '--model', demo_model, '--json', '--top-k', 1, *fns)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    acc = sum(got[str(f)][0]['label'] == f.parent.name for f in fns) / len(fns)
+    assert len(fns) >= 50 and acc >= 0.9, (len(fns), acc)
+    assert json.loads(demo_model.with_suffix('.json').read_text())['metrics']['test_accuracy'] >= 0.9  # and it says so itself
