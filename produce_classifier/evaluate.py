@@ -20,19 +20,23 @@ from fastai.vision.all import ClassificationInterpretation
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 # %% auto #0
-__all__ = ['FAMILY_EXCEPTIONS', 'family', 'predict_test', 'compute_metrics', 'calibrated_conf', 'coverage', 'plot_confusion',
-           'plot_top_losses', 'robustness', 'plot_coverage', 'evaluate']
+__all__ = ['FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'family', 'predict_test', 'compute_metrics', 'calibrated_conf', 'coverage',
+           'plot_confusion', 'plot_top_losses', 'robustness', 'plot_coverage', 'evaluate']
 
 # %% ../nbs/02_evaluate.ipynb #ce63a470
 FAMILY_EXCEPTIONS = {'Potato Sweet': 'Sweet Potato', 'Nut Pecan': 'Pecan', 'Nut Forest': 'Hazelnut',
-                     'Passion Fruit': 'Passion Fruit', 'Cactus fruit': 'Cactus Fruit', 'Pepino': 'Pepino'}
+                     'Passion Fruit': 'Passion Fruit', 'Cactus fruit': 'Cactus Fruit', 'Caju seed': 'Cashew'}
+FAMILY_NAMES = {'Limes': 'Lime', 'Maracuja': 'Passion Fruit', 'Blackberrie': 'Blackberry', 'Kumquats': 'Kumquat',
+                'Dates': 'Date', 'Beans': 'Bean', 'Cocos': 'Coconut', 'Carambula': 'Carambola', 'Mangostan': 'Mangosteen',
+                'Pitahaya': 'Dragon Fruit', 'Kaki': 'Persimmon'}  # Fruits-360's plurals, misspellings and local names
 
 def family(name:str) -> str:
-    "The produce family of a Fruits-360 class name: `Apple Red 2` -> `Apple`."
+    "The produce family of a Fruits-360 class name: `Apple Red 2` -> `Apple`, `Limes 1` -> `Lime`."
     name = re.sub(r'\s+\d+$', '', name.strip())
     for prefix, fam in FAMILY_EXCEPTIONS.items():
         if name == prefix or name.startswith(prefix + ' '): return fam
-    return name.split()[0]
+    first = name.split()[0]
+    return FAMILY_NAMES.get(first, first)
 
 # %% ../nbs/02_evaluate.ipynb #f1c0a56e
 def _unreadable(fn:Path) -> bool:

@@ -9,6 +9,8 @@ os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # no phoning home fr
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = Path(os.environ.get('FRUITS360_SAMPLE', REPO.parent/'shared'/'fruits360-sample'))
 PHOTOS = Path(os.environ.get('PRODUCE_PHOTOS', REPO.parent/'shared'/'photos'))
+ALL = Path(os.environ.get('FRUITS360_ALL', REPO.parent/'shared'/'fruits360-all'))
+REAL = Path(os.environ.get('REAL_PHOTOS', REPO.parent/'shared'/'real-photos'))
 
 @pytest.fixture(scope='session')
 def synth(tmp_path_factory):
@@ -20,6 +22,18 @@ def sample():
     "The real Fruits-360 sample beside the repository (skipped, with the reason, where it is missing)."
     if not SAMPLE.exists(): pytest.skip(f"real Fruits-360 sample not found at {SAMPLE} (set FRUITS360_SAMPLE)")
     return SAMPLE
+
+@pytest.fixture(scope='session')
+def fruits_all():
+    "Every Fruits-360 class beside the repository (skipped, with the reason, where it is missing)."
+    if not ALL.exists(): pytest.skip(f"Fruits-360 (all classes) not found at {ALL} (set FRUITS360_ALL)")
+    return ALL
+
+@pytest.fixture(scope='session')
+def real_photos():
+    "The labelled real grocery photos beside the repository (skipped, with the reason, where they are missing)."
+    if not (REAL/'labels.csv').exists(): pytest.skip(f"real photos not found at {REAL} (set REAL_PHOTOS)")
+    return REAL
 
 @pytest.fixture
 def offline(monkeypatch):

@@ -54,3 +54,15 @@ def test_missing_model_is_one_sentence(tmp_path, synth):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 1 and 'Traceback' not in r.stderr
     assert r.stderr.strip() == f"error: No model at {tmp_path/'nope.pkl'}: train one with `produce-classifier train` (or `produce-classifier demo`)."
+
+def test_family_names_every_fruits360_class_as_photo_labels_do(fruits_all, real_photos):
+    "Every class of the full dataset gets a family; every family the real photos are labelled with is one of them."
+    import csv, re
+    from produce_classifier.evaluate import family
+    classes = sorted(d.name for d in (fruits_all/'Training').iterdir() if d.is_dir())
+    fams = {c: family(c) for c in classes}
+    assert len(classes) == 160 and all(re.fullmatch(r"[A-Z][a-z]+( [A-Z][a-z]+)?", f) for f in fams.values()), fams
+    labels = {r['family'] for r in csv.DictReader(open(real_photos/'labels.csv'))}
+    assert labels <= set(fams.values()), labels - set(fams.values())
+    assert (fams['Limes 1'], fams['Maracuja 1'], fams['Passion Fruit 1'], fams['Cantaloupe 2']) == ('Lime', 'Passion Fruit', 'Passion Fruit', 'Cantaloupe')
+    assert len(set(fams.values())) == 75, sorted(set(fams.values()))
