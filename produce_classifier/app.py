@@ -10,11 +10,11 @@ import gradio as gr
 from gradio.components.label import LabelData
 from fastcore.basics import ifnone
 from .settings import UserError, settings
-from .evaluate import family
-from .inference import Predictor
+from .data import family
+from .inference import Predictor, verdict
 
 # %% auto #0
-__all__ = ['Photo', 'Verdict', 'verdict', 'make_classify', 'make_demo']
+__all__ = ['Photo', 'Verdict', 'make_classify', 'make_demo']
 
 # %% ../nbs/04_app.ipynb #566d94f2
 class Photo(gr.Image):
@@ -31,20 +31,6 @@ class Verdict(gr.Label):
         if isinstance(value, dict) and 'label' in value:
             return LabelData(label=value['label'], confidences=[dict(label=k, confidence=v) for k, v in value.get('confidences', {}).items()])
         return super().postprocess(value)
-
-# %% ../nbs/04_app.ipynb #5b07e63a
-def verdict(preds:list[tuple[str, float]], # (class, probability), most probable first
-            threshold:float|None=None, # below this top probability: "not sure"; default: `[app] threshold`
-           ) -> dict:
-    "The headline and confidences shown for one photo: the class, its family when only the variety is unsure, or 'Not sure'."
-    (best, p), conf = preds[0], dict(preds)
-    threshold = ifnone(threshold, settings().app.threshold)
-    if p >= threshold: return dict(label=best, confidences=conf)
-    fams = {}
-    for c, q in preds: fams[family(c)] = fams.get(family(c), 0) + q
-    fam, q = max(fams.items(), key=lambda kv: kv[1])
-    if q >= threshold and sum(family(c) == fam for c, _ in preds) > 1: return dict(label=f"{fam} (variety unsure)", confidences=conf)
-    return dict(label=f"Not sure (best guess: {best}, {p:.0%})", confidences=conf)
 
 # %% ../nbs/04_app.ipynb #2d77ac40
 def make_classify(pred:Predictor, threshold:float|None=None, k:int|None=None):

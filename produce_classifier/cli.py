@@ -33,7 +33,8 @@ def _train(args):
     from produce_classifier.train import train
     train(get_fruits360(args.data), arch=args.arch, size=args.size, bs=args.bs, epochs=args.epochs, freeze_epochs=args.freeze_epochs,
           lr=args.lr, seed=args.seed, pretrained=args.pretrained, out=args.out, resume=args.resume, lr_find_iters=args.lr_find_iters,
-          classes=args.classes, max_per_class=args.max_per_class, bg_p=args.bg_p, bg_dir=args.bg_dir, outlier_n=args.outlier_n)
+          classes=args.classes, max_per_class=args.max_per_class, bg_p=args.bg_p, bg_dir=args.bg_dir, outlier_n=args.outlier_n,
+          finetune=args.finetune, prior=args.prior, composite_p=args.composite_p)
     print(_summary(args.out))
 
 def _demo(args):
@@ -47,8 +48,18 @@ def _demo(args):
     print(_summary(args.out))
 
 # %% ../nbs/05_cli.ipynb #76c93237
+def _evaluate_photos(args):
+    "Evaluate a model on labelled real photos and write the reports."
+    from produce_classifier.photos import evaluate_photos
+    m = evaluate_photos(args.photos, args.model, out=args.out)
+    print(f"Real photos: family accuracy {m['family_accuracy']:.1%} on {m['n_photos']} photos; at the threshold {m['threshold']:.3f} "
+          f"the model answers {m['answered']:.1%} of them ({m['accuracy_answered']:.1%} right) and is confidently wrong on "
+          f"{m['confidently_wrong']:.1%}; reports in {m['out']}/")
+    if m['unreadable']: print(f"Skipped: {len(m['unreadable'])} unreadable photos (listed in photos_metrics.json).")
+
 def _evaluate(args):
-    "Evaluate a model on the Test split and write the reports."
+    "Evaluate a model on the Test split (or on labelled photos) and write the reports."
+    if args.photos: return _evaluate_photos(args)
     from produce_classifier.evaluate import evaluate
     r = evaluate(args.model, args.data, out=args.out, tta=args.tta, bs=args.bs, shifted=args.shifted)
     print(f"Test accuracy {r['accuracy']:.4f} (top-5 {r['top5_accuracy']:.4f}, family {r['family_accuracy']:.4f}) "
@@ -100,6 +111,10 @@ def _add_train(sub, cfg):
     t.add_argument('--seed', type=int, default=cfg.train.seed, help='seed of the split, sampling and initialisation')
     t.add_argument('--pretrained', action=argparse.BooleanOptionalAction, default=cfg.train.pretrained,
                    help='start from ImageNet weights (--no-pretrained: from scratch, all layers trained)')
+    t.add_argument('--finetune', action=argparse.BooleanOptionalAction, default=cfg.train.finetune,
+                   help="pretrained: also fine-tune every layer (fastai's fine_tune); --no-finetune trains a head on the frozen network")
+    t.add_argument('--prior', type=float, default=cfg.train.prior, help="pretrained: weight of the network's own ImageNet classifier as a family prior (0: off)")
+    t.add_argument('--composite-p', type=float, help='share of training images made into composites (default: [train] composite_p pretrained, else 0)')
     t.add_argument('--classes', nargs='+', metavar='CLASS', help='train on these classes only (default: all)')
     t.add_argument('--max-per-class', type=int, help='at most this many Training images per class (default: all)')
     t.add_argument('--bg-p', type=float, default=cfg.train.bg_p, help='share of training images given a new background (0: off)')
@@ -119,6 +134,7 @@ def _add_evaluate(sub, cfg):
     e.add_argument('--tta', action='store_true', help='test-time augmentation (slower, often a little more accurate)')
     e.add_argument('--bs', type=int, default=cfg.train.bs, help='batch size')
     e.add_argument('--shifted', action='store_true', help='also evaluate off the white background: shifted Test, coverage, non-produce images')
+    e.add_argument('--photos', metavar='DIR', help='evaluate on labelled real photos instead (family folders, or a labels.csv with file,family): family accuracy, abstention, mistakes')
     e.set_defaults(func=_evaluate)
 
 def _add_predict(sub, cfg):

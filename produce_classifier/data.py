@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #43e73065
 from __future__ import annotations
-import contextlib, errno, io, os, random, shutil, tempfile, warnings, zipfile
+import contextlib, errno, io, os, random, re, shutil, tempfile, warnings, zipfile
 from pathlib import Path
 import numpy as np
 import torch
@@ -19,8 +19,9 @@ from fastai.vision.all import (DataBlock, DataLoaders, ImageBlock, CategoryBlock
 from .settings import UserError, settings
 
 # %% auto #0
-__all__ = ['SYNTH_CLASSES', 'find_root', 'check_root', 'extract_zip', 'get_fruits360', 'to_rgb', 'ProduceImage', 'image_files',
-           'valid_idxs', 'default_workers', 'get_dls', 'test_dl', 'make_synthetic']
+__all__ = ['SYNTH_CLASSES', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'find_root', 'check_root', 'extract_zip', 'get_fruits360',
+           'to_rgb', 'ProduceImage', 'image_files', 'valid_idxs', 'default_workers', 'get_dls', 'test_dl',
+           'make_synthetic', 'family']
 
 # %% ../nbs/00_data.ipynb #de7a1c2e
 def _roots(path:Path, depth:int=3):
@@ -214,15 +215,17 @@ def get_dls(root:str|Path, # dataset root holding `Training/` and `Test/`
             aug:bool=True, # augment training batches
             bg_p:float|None=None, # share of training images given a new background (see `robustness`); default: `[train] bg_p`
             bg_dir:str|Path|None=None, # a folder of background photos to crop from; default: `[train] bg_dir` (none)
+            composite_p:float|None=None, # share of training images made into composites (see `robustness`); default: `[train] composite_p`
             **kwargs, # passed to `DataBlock.dataloaders`, e.g. `num_workers` (default: `default_workers()`)
            ) -> DataLoaders:
     "fastai `DataLoaders` over `root/Training`, with a seeded per-class validation split."
-    from produce_classifier.robustness import BackgroundSwap
+    from produce_classifier.robustness import BackgroundSwap, Composite
     cfg = settings()
     size, bs, seed = ifnone(size, cfg.data.size), ifnone(bs, cfg.train.bs), ifnone(seed, cfg.train.seed)
-    bg_p, bg_dir = ifnone(bg_p, cfg.train.bg_p), bg_dir or cfg.train.bg_dir or None
+    bg_p, bg_dir, composite_p = ifnone(bg_p, cfg.train.bg_p), bg_dir or cfg.train.bg_dir or None, ifnone(composite_p, cfg.train.composite_p)
     items = image_files(root, 'Training', classes, max_per_class, seed)
     augs = aug_transforms(flip_vert=True, max_rotate=45, max_zoom=1.2, pad_mode='border') if aug else []
+    if aug and composite_p > 0: augs.append(Composite(composite_p))
     if aug and bg_p > 0: augs.append(BackgroundSwap(bg_p, bg_dir))
     dblock = DataBlock(blocks=(ImageBlock(ProduceImage), CategoryBlock), get_y=parent_label,
                        splitter=IndexSplitter(valid_idxs(items, ifnone(valid_pct, cfg.data.valid_pct), seed)),
@@ -296,3 +299,18 @@ def make_synthetic(dest:str|Path, # folder to create (reused as it is if it exis
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return dest
+
+# %% ../nbs/00_data.ipynb #ce63a470
+FAMILY_EXCEPTIONS = {'Potato Sweet': 'Sweet Potato', 'Nut Pecan': 'Pecan', 'Nut Forest': 'Hazelnut',
+                     'Passion Fruit': 'Passion Fruit', 'Cactus fruit': 'Cactus Fruit', 'Caju seed': 'Cashew'}
+FAMILY_NAMES = {'Limes': 'Lime', 'Maracuja': 'Passion Fruit', 'Blackberrie': 'Blackberry', 'Kumquats': 'Kumquat',
+                'Dates': 'Date', 'Beans': 'Bean', 'Cocos': 'Coconut', 'Carambula': 'Carambola', 'Mangostan': 'Mangosteen',
+                'Pitahaya': 'Dragon Fruit', 'Kaki': 'Persimmon'}  # Fruits-360's plurals, misspellings and local names
+
+def family(name:str) -> str:
+    "The produce family of a Fruits-360 class name: `Apple Red 2` -> `Apple`, `Limes 1` -> `Lime`."
+    name = re.sub(r'\s+\d+$', '', name.strip())
+    for prefix, fam in FAMILY_EXCEPTIONS.items():
+        if name == prefix or name.startswith(prefix + ' '): return fam
+    first = name.split()[0]
+    return FAMILY_NAMES.get(first, first)

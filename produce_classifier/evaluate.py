@@ -13,30 +13,15 @@ import torch.nn.functional as F
 from PIL import Image
 from fastcore.basics import ifnone
 from .settings import UserError, settings
-from .data import image_files
+from .data import image_files, family
 from .train import _sha256, _write_json, load_model
 from .robustness import ShiftBackground, make_non_produce
 from fastai.vision.all import ClassificationInterpretation
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 # %% auto #0
-__all__ = ['FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'family', 'predict_test', 'compute_metrics', 'calibrated_conf', 'coverage',
-           'plot_confusion', 'plot_top_losses', 'robustness', 'plot_coverage', 'evaluate']
-
-# %% ../nbs/02_evaluate.ipynb #ce63a470
-FAMILY_EXCEPTIONS = {'Potato Sweet': 'Sweet Potato', 'Nut Pecan': 'Pecan', 'Nut Forest': 'Hazelnut',
-                     'Passion Fruit': 'Passion Fruit', 'Cactus fruit': 'Cactus Fruit', 'Caju seed': 'Cashew'}
-FAMILY_NAMES = {'Limes': 'Lime', 'Maracuja': 'Passion Fruit', 'Blackberrie': 'Blackberry', 'Kumquats': 'Kumquat',
-                'Dates': 'Date', 'Beans': 'Bean', 'Cocos': 'Coconut', 'Carambula': 'Carambola', 'Mangostan': 'Mangosteen',
-                'Pitahaya': 'Dragon Fruit', 'Kaki': 'Persimmon'}  # Fruits-360's plurals, misspellings and local names
-
-def family(name:str) -> str:
-    "The produce family of a Fruits-360 class name: `Apple Red 2` -> `Apple`, `Limes 1` -> `Lime`."
-    name = re.sub(r'\s+\d+$', '', name.strip())
-    for prefix, fam in FAMILY_EXCEPTIONS.items():
-        if name == prefix or name.startswith(prefix + ' '): return fam
-    first = name.split()[0]
-    return FAMILY_NAMES.get(first, first)
+__all__ = ['predict_test', 'compute_metrics', 'calibrated_conf', 'coverage', 'plot_confusion', 'plot_top_losses', 'robustness',
+           'plot_coverage', 'evaluate']
 
 # %% ../nbs/02_evaluate.ipynb #f1c0a56e
 def _unreadable(fn:Path) -> bool:

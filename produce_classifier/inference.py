@@ -11,12 +11,12 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from fastcore.basics import ifnone
 from .settings import UserError, settings
-from .data import to_rgb
+from .data import to_rgb, family
 from .train import _sha256, load_model
 from fastai.vision.all import Normalize, Resize
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'open_image', 'Predictor']
+__all__ = ['MAX_PIXELS', 'open_image', 'views', 'Predictor', 'verdict']
 
 # %% ../nbs/03_inference.ipynb #7395d8c9
 MAX_PIXELS = 64_000_000  # a 12 MP photo is 12M; anything this big is a bomb or a scan, not a photo of an apple
@@ -45,9 +45,24 @@ def open_image(src, # a path, bytes, file object or PIL image
     except (OSError, SyntaxError, ValueError) as e: raise UserError(f"{name} is truncated or corrupt ({e}): upload the photo again.") from None
 
 # %% ../nbs/03_inference.ipynb #af006d17
+def views(img:Image.Image, # an opened photo
+          min_tile:int=100, # the smallest tile side in pixels: a Fruits-360 image's, the scale the model learned produce at
+         ) -> list[Image.Image]:
+    "`img` whole, then its 2x2 tiles and centre half, then its 3x3 tiles, as far as tiles keep `min_tile` pixels a side."
+    W, H = img.size; out = [img]
+    for n in (2, 3):
+        w, h = W / n, H / n
+        if min(w, h) < min_tile: break
+        boxes = [(j * w, i * h, (j + 1) * w, (i + 1) * h) for i in range(n) for j in range(n)]
+        out += [img.crop(tuple(round(v) for v in b)) for b in boxes + ([(W / 4, H / 4, 3 * W / 4, 3 * H / 4)] if n == 2 else [])]
+    return out
+
+# %% ../nbs/03_inference.ipynb #206ef5c0
 class Predictor:
     "A model loaded once on the CPU, classifying images with the learner's own resize and normalisation."
-    def __init__(self, model:str|Path|None=None): # an exported model.pkl; default: `[app] model_path`
+    def __init__(self, model:str|Path|None=None, # an exported model.pkl; default: `[app] model_path`
+                 crops:bool|None=None, # classify big photos whole and as tiles (`views`); default: `[app] crops`
+                ):
         self.path = Path(ifnone(model, settings().app.model_path))
         info_fn = self.path.with_suffix('.json')
         self.info = json.loads(info_fn.read_text()) if info_fn.exists() else {}
@@ -59,22 +74,30 @@ class Predictor:
         self.resize = next(t for t in learn.dls.after_item.fs if isinstance(t, Resize))
         norm = next(t for t in learn.dls.after_batch.fs if isinstance(t, Normalize))
         self.mean, self.std = norm.mean.cpu().view(1, 3, 1, 1), norm.std.cpu().view(1, 3, 1, 1)
-        self.size = self.resize.size[0]
+        self.size, self.crops = self.resize.size[0], ifnone(crops, settings().app.crops)
         cal = self.info.get('calibration', {})
         self.temperature = cal.get('temperature', 1.0)
         self.threshold = cal.get('threshold', settings().app.threshold)  # where "not sure" starts
 
-    def load(self, src) -> torch.Tensor:
-        "`src` (a path, bytes or image) opened, resized as in validation (centre crop), as a 3xHxW tensor in [0, 1]."
-        img = self.resize(open_image(src, self.size), split_idx=1)
+    def _tensor(self, img:Image.Image) -> torch.Tensor:
+        "`img` resized as in validation (centre crop), as a 3xHxW tensor in [0, 1]."
+        img = self.resize(img, split_idx=1)
         return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1).float().div_(255)
 
+    def load(self, src, crops:bool|None=None) -> torch.Tensor:
+        "`src` (a path, bytes or image) opened, as a 3xHxW tensor in [0, 1], or Vx3xHxW for its `views` with `crops`."
+        img = open_image(src, self.size)
+        if not ifnone(crops, self.crops): return self._tensor(img)
+        return torch.stack([self._tensor(v) for v in views(img)])
+
     def probs(self, xs:list[torch.Tensor], calibrated:bool=False) -> torch.Tensor:
-        "Class probabilities for loaded images `xs`, in one forward pass; `calibrated`: with the fitted temperature."
+        "Class probabilities of loaded images `xs` in one forward pass, averaged over each one's views; `calibrated`: with the fitted temperature."
+        xs = [x[None] if x.dim() == 3 else x for x in xs]
         with torch.inference_mode():
-            out = self.model((torch.stack(xs) - self.mean) / self.std)
+            out = self.model((torch.cat(xs) - self.mean) / self.std)
             # calibrated in double: a sure model's top probability saturates float32 at 1.0, tying with the 'not sure' threshold
-            return (out.double() / self.temperature).softmax(-1) if calibrated else self.act(out).float()
+            p = (out.double() / self.temperature).softmax(-1) if calibrated else self.act(out).float()
+        return torch.stack([v.mean(0) for v in p.split([len(x) for x in xs])])
 
     def top(self, xs:list[torch.Tensor], k:int|None=None) -> list[list[tuple[str, float]]]:
         "The top `k` (label, calibrated probability) pairs of each of the loaded images `xs`, most probable first."
@@ -87,3 +110,17 @@ class Predictor:
                ) -> list[list[tuple[str, float]]]:
         "The top `k` (label, probability) pairs of each image, most probable first."
         return self.top([self.load(s) for s in srcs], k)
+
+# %% ../nbs/03_inference.ipynb #5b07e63a
+def verdict(preds:list[tuple[str, float]], # (class, probability), most probable first
+            threshold:float|None=None, # below this top probability: "not sure"; default: `[app] threshold`
+           ) -> dict:
+    "The headline and confidences shown for one photo: the class, its family when only the variety is unsure, or 'Not sure'."
+    (best, p), conf = preds[0], dict(preds)
+    threshold = ifnone(threshold, settings().app.threshold)
+    if p >= threshold: return dict(label=best, confidences=conf)
+    fams = {}
+    for c, q in preds: fams[family(c)] = fams.get(family(c), 0) + q
+    fam, q = max(fams.items(), key=lambda kv: kv[1])
+    if q >= threshold and sum(family(c) == fam for c, _ in preds) > 1: return dict(label=f"{fam} (variety unsure)", confidences=conf)
+    return dict(label=f"Not sure (best guess: {best}, {p:.0%})", confidences=conf)

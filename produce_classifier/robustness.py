@@ -15,8 +15,8 @@ from fastai.vision.all import RandTransform, Transform, TensorImage, Normalize
 __all__ = ['TRAIN_BACKGROUNDS', 'PRODUCE_COLOURS', 'EVAL_BACKGROUNDS', 'NON_PRODUCE_TEXTURES', 'white_mask', 'bg_solid',
            'bg_gradient', 'bg_stripes', 'bg_noise', 'bg_clutter', 'bg_blocks', 'bg_spectral', 'bg_checks', 'bg_rings',
            'bg_plaid', 'bg_marble', 'bg_dark', 'bg_produce', 'backgrounds', 'photo_pool', 'BackgroundSwap',
-           'ShiftBackground', 'make_non_produce', 'non_produce_batch', 'OutlierExposure', 'fit_temperature',
-           'pick_threshold', 'calibrate']
+           'ShiftBackground', 'paste', 'Composite', 'make_non_produce', 'non_produce_batch', 'OutlierExposure',
+           'fit_temperature', 'pick_threshold', 'calibrate']
 
 # %% ../nbs/06_robustness.ipynb #15ac61a0
 def white_mask(x:torch.Tensor, # a batch of images (B,3,H,W) in [0, 1]
@@ -222,6 +222,45 @@ class ShiftBackground(Transform):
     def encodes(self, x:TensorImage):
         m = white_mask(x)
         return x * (1 - m) + torch.stack([self._background(img) for img in x]) * m
+
+# %% ../nbs/06_robustness.ipynb #0f095524
+def paste(x:torch.Tensor, # images (B,3,H,W) in [0, 1]
+          alpha:torch.Tensor, # their opacity (B,1,H,W): 1 on the fruit
+          canvas:torch.Tensor, # what to paste onto (B,3,H,W)
+          scale:torch.Tensor, # (B,) side of the pasted image as a share of the canvas's
+          centre:torch.Tensor, # (B,2) where its centre goes, x and y in [-1, 1]
+          angle:torch.Tensor, # (B,) rotation in radians
+         ) -> torch.Tensor:
+    "`canvas` with `x` pasted on it through `alpha`, shrunk by `scale`, turned by `angle`, at `centre`."
+    co, sn = angle.cos() / scale, angle.sin() / scale
+    cx, cy = centre[:, 0], centre[:, 1]
+    theta = torch.stack([torch.stack([co, -sn, -(co * cx - sn * cy)], 1), torch.stack([sn, co, -(sn * cx + co * cy)], 1)], 1)
+    grid = F.affine_grid(theta.to(x.dtype), list(x.shape[:1]) + [4] + list(x.shape[2:]), align_corners=False)
+    rgba = F.grid_sample(torch.cat([x, alpha], 1), grid, align_corners=False, padding_mode='zeros')
+    return canvas * (1 - rgba[:, 3:]) + rgba[:, :3] * rgba[:, 3:]
+
+class Composite(RandTransform):
+    "With probability `p`, each training image becomes 1 to `max_copies` cut-out copies of its fruit on a new background."
+    split_idx, order = 0, 14
+    def __init__(self, p:float=0.5, scale:tuple=(0.25, 0.8), max_copies:int=6, **kwargs):
+        super().__init__(p=1., **kwargs)
+        self.comp_p, self.scale, self.max_copies = p, scale, max_copies
+
+    def encodes(self, x:TensorImage):
+        use = (torch.rand(x.shape[0]) < self.comp_p).to(x.device)
+        if not use.any(): return x
+        sel = x[use]; B, d = len(sel), x.device
+        alpha, out = 1 - white_mask(sel), backgrounds(B, *sel.shape[-2:], device=d)
+        k = torch.randint(1, self.max_copies + 1, (B,))
+        for j in range(self.max_copies):
+            s = (self.scale[0] + (self.scale[1] - self.scale[0]) * torch.rand(B)) / k.float().sqrt()  # more copies, smaller
+            s = s.clamp(min=0.1); centre = (torch.rand(B, 2) * 2 - 1) * (1 - s[:, None] / 2)
+            shade = (0.8 + 0.4 * torch.rand(B, 1, 1, 1)).to(d)
+            on = (j < k).float().view(B, 1, 1, 1).to(d)
+            out = paste((sel * shade).clamp(0, 1), alpha * on, out, s.to(d), centre.to(d), (torch.rand(B) * 2 * math.pi).to(d))
+        x = x.clone()
+        x[use] = (out * (0.85 + 0.3 * torch.rand(B, 3, 1, 1, device=d))).clamp(0, 1)  # white balance
+        return x
 
 # %% ../nbs/06_robustness.ipynb #a968b332
 def _object(rng:np.random.Generator, size:int):

@@ -7,19 +7,21 @@ from __future__ import annotations
 import datetime, hashlib, json, os, shutil, sys, tempfile, time, warnings
 from pathlib import Path
 import torch
+import torch.nn as nn
+import torch.nn.functional as F
 import matplotlib
 from fastcore.basics import ifnone
 from .settings import UserError, settings
-from .data import get_dls, image_files, test_dl, _is_offline  # first: it quiets a fastai import warning
+from .data import get_dls, image_files, test_dl, family, _is_offline  # first: it quiets a fastai import warning
 from .robustness import OutlierExposure, calibrate
-from fastai.vision.all import (Callback, CSVLogger, ProgressCallback, noop, Learner, accuracy, load_learner, set_seed, vision_learner,
-                               Normalize, resnet18, resnet34, resnet50, resnet101, resnet152)
+from fastai.vision.all import (Callback, minimum, valley, TrainEvalCallback, CSVLogger, ProgressCallback, noop, Learner, accuracy, load_learner, set_seed, vision_learner,
+                               Normalize, TimmBody, resnet18, resnet34, resnet50, resnet101, resnet152)
 import fastai, torchvision
 import produce_classifier
 
 # %% auto #0
-__all__ = ['get_arch', 'make_learner', 'Checkpoint', 'print_row', 'LineProgress', 'export', 'save_examples', 'load_model',
-           'train']
+__all__ = ['IMAGENET_FAMILIES', 'get_arch', 'make_learner', 'FrozenBody', 'family_matrix', 'imagenet_classifier', 'FamilyPrior',
+           'Checkpoint', 'print_row', 'LineProgress', 'export', 'save_examples', 'load_model', 'train']
 
 # %% ../nbs/01_train.ipynb #f974d1f1
 _RESNETS = {f.__name__: f for f in (resnet18, resnet34, resnet50, resnet101, resnet152)}
@@ -50,9 +52,62 @@ def make_learner(dls, arch:str, pretrained:bool=True, **kwargs) -> Learner:
     except Exception as e:
         if pretrained and _is_offline(e): raise _weights_error(arch, e) from None
         raise
+    if pretrained and isinstance(learn.model[0], TimmBody):  # timm models have their own input statistics (0.5 for many)
+        norm, cfg = next(t for t in dls.after_batch.fs if isinstance(t, Normalize)), learn.model[0].model.pretrained_cfg
+        norm.mean, norm.std = (torch.tensor(cfg[k], device=dls.device).view(1, 3, 1, 1) for k in ('mean', 'std'))
+    learn.add_cb(FrozenBody())
     # channels_last: 3% faster per training step on this CPU too, more on a GPU; mixed precision only where CUDA has it
     learn.to_channelslast(use_amp=dls.device.type == 'cuda')
     return learn
+
+# %% ../nbs/01_train.ipynb #fc3afa4a
+class FrozenBody(Callback):
+    "Keep a frozen pretrained body in eval mode while training, so its BatchNorm statistics stay ImageNet's."
+    order = TrainEvalCallback.order + 1  # after fastai puts the whole model in training mode
+    def before_train(self):
+        if not any(p.requires_grad for p in self.model[0].parameters()): self.model[0].eval()
+
+IMAGENET_FAMILIES = {936: 'Cabbage', 938: 'Cauliflower', 939: 'Zucchini', 943: 'Cucumber', 945: 'Pepper', 948: 'Apple',
+                     949: 'Strawberry', 950: 'Orange', 951: 'Lemon', 952: 'Fig', 953: 'Pineapple', 954: 'Banana',
+                     957: 'Pomegranate', 987: 'Corn', 998: 'Corn', 990: 'Chestnut'}  # ImageNet-1k index: produce family
+
+def family_matrix(vocab:list[str]) -> torch.Tensor:
+    "(1000, len(vocab)): each ImageNet class's share of each class in `vocab`, spread evenly over its family's classes."
+    m = torch.zeros(1000, len(vocab))
+    for i, fam in IMAGENET_FAMILIES.items():
+        idx = [c for c, v in enumerate(vocab) if family(v) == fam]
+        if idx: m[i, idx] = 1 / len(idx)
+    return m
+
+# %% ../nbs/01_train.ipynb #380a909b
+def imagenet_classifier(arch:str) -> nn.Linear:
+    "The ImageNet-1k classifier of the pretrained `arch` (torchvision ResNet or timm model), which `vision_learner` drops."
+    if arch in _RESNETS:
+        from torchvision.models import get_model_weights
+        return _RESNETS[arch](weights=get_model_weights(arch).DEFAULT).fc
+    import timm
+    return timm.create_model(arch, pretrained=True).get_classifier()
+
+class FamilyPrior(nn.Module):
+    "A trained (body, head) `model` whose answers are weighed by the body's own ImageNet classifier `fc` on the families it knows."
+    def __init__(self, model:nn.Module, fc:nn.Linear, vocab:list[str], weight:float=1.0):
+        super().__init__()
+        self.model, self.weight = model, weight
+        self.register_buffer('fc_w', fc.weight.detach().clone()); self.register_buffer('fc_b', fc.bias.detach().clone())
+        m = family_matrix(vocab)
+        self.register_buffer('m', m); self.register_buffer('rest', (m.sum(1) == 0).float() / len(vocab))
+    def __getitem__(self, i): return self.model[i]  # body and head, as fastai expects of a vision model
+
+    def imagenet(self, f:torch.Tensor) -> torch.Tensor:
+        "ImageNet logits from the body's feature map `f`, as the untouched network computes them."
+        return F.linear(f.float().mean((-2, -1)), self.fc_w, self.fc_b)
+
+    def forward(self, x):
+        f = self.model[0](x)
+        if not self.weight: return self.model[1](f).float().log_softmax(-1)
+        p = self.imagenet(f).softmax(-1)
+        prior = p @ self.m + (p @ self.rest)[:, None]
+        return self.model[1](f).float().log_softmax(-1) + self.weight * prior.clamp_min(1e-12).log()  # a floor: a prior can doubt, never veto
 
 # %% ../nbs/01_train.ipynb #2aad41d3
 class Checkpoint(Callback):
@@ -158,9 +213,10 @@ def _plot_lr_find(learn:Learner, fn:Path, lr:float):
     plt.axvline(lr, color='red', linestyle='--', label=f'lr = {lr:.2e}')
     plt.legend(); plt.savefig(fn, dpi=100, bbox_inches='tight'); plt.close()
 
-def _phases(pretrained:bool, freeze_epochs:int, epochs:int, lr:float) -> list:
-    "(name, epochs, fit_one_cycle kwargs) of each phase: fastai's `fine_tune` schedule, or one-cycle from scratch."
+def _phases(pretrained:bool, freeze_epochs:int, epochs:int, lr:float, finetune:bool=True) -> list:
+    "(name, epochs, fit_one_cycle kwargs) of each phase: the head on a frozen body, fastai's `fine_tune` schedule, or one-cycle from scratch."
     if not pretrained: return [('scratch', epochs, dict(lr_max=lr))]
+    if not finetune: return [('frozen', freeze_epochs + epochs, dict(lr_max=lr))]
     frozen = [('frozen', freeze_epochs, dict(lr_max=slice(lr), pct_start=0.99))] if freeze_epochs else []
     return frozen + [('unfrozen', epochs, dict(lr_max=slice(lr/200, lr/2), pct_start=0.3, div=5.))]
 
@@ -179,6 +235,9 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
           lr_find_iters:int|None=None, # iterations of `lr_find`; default: `[train] lr_find_iters`
           progress:bool|None=None, # progress bars; default: when stdout is a terminal, else one line per epoch
           outlier_n:int|None=None, # non-produce images added to each batch (outlier exposure, for "not sure"); default: `[train] outlier_n`
+          finetune:bool|None=None, # pretrained: also fine-tune every layer (else the head learns on a frozen body); default: `[train] finetune`
+          prior:float|None=None, # pretrained: weight of the body's own ImageNet classifier as a family prior (0: none); default: `[train] prior`
+          composite_p:float|None=None, # share of training images made into composites; default: `[train] composite_p` pretrained, else 0
           **kwargs, # passed to `get_dls`: `classes`, `max_per_class`, `valid_pct`, `num_workers`
          ) -> Learner:
     "Train a classifier on `root` and export it to `out`; return the `Learner`."
@@ -186,21 +245,31 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
     arch, epochs = ifnone(arch, cfg.train.arch), ifnone(epochs, cfg.train.epochs)
     freeze_epochs, seed = ifnone(freeze_epochs, cfg.train.freeze_epochs), ifnone(seed, cfg.train.seed)
     pretrained, size = ifnone(pretrained, cfg.train.pretrained), ifnone(size, cfg.data.size)
-    outlier_n = ifnone(outlier_n, cfg.train.outlier_n)
+    outlier_n, finetune = ifnone(outlier_n, cfg.train.outlier_n), ifnone(finetune, cfg.train.finetune)
+    prior = ifnone(prior, cfg.train.prior) if pretrained else 0
+    composite_p = ifnone(composite_p, cfg.train.composite_p if pretrained else 0)  # composites are for pretrained features
     out = Path(out).absolute(); ckpt = out.parent/'checkpoints'
     state = json.loads((ckpt/'state.json').read_text()) if resume and (ckpt/'state.json').exists() else None
     if resume and state is None: raise UserError(f"Nothing to resume: no checkpoint in {ckpt}; train without --resume first.")
     set_seed(seed, reproducible=True)
-    dls = get_dls(root, size=size, bs=bs, seed=seed, **kwargs)
-    learn = make_learner(dls, arch, pretrained, path=out.parent, model_dir='checkpoints')
+    dls = get_dls(root, size=size, bs=bs, seed=seed, composite_p=composite_p, **kwargs)
+    # a head on frozen features: a linear probe on average-pooled features (max-pooling and a hidden layer fit the studio look)
+    head = dict(lin_ftrs=[], concat_pool=False, ps=0.25) if pretrained and not finetune else {}
+    learn = make_learner(dls, arch, pretrained, path=out.parent, model_dir='checkpoints', **head)
+    if pretrained and not finetune: learn.train_bn = False; learn.freeze()  # BatchNorm weights and statistics stay ImageNet's
     if not ifnone(progress, sys.stdout.isatty()): learn.remove_cb(ProgressCallback).add_cb(LineProgress())
     if state is None:
         ckpt.mkdir(parents=True, exist_ok=True)
         if lr is None:
-            lr = float(learn.lr_find(num_it=ifnone(lr_find_iters, cfg.train.lr_find_iters), show_plot=False).valley)
+            # a head alone on frozen features takes a bolder rate than a whole network: fastai's `minimum` (a tenth of the
+            # rate of lowest loss) rather than the cautious `valley`
+            head_only = pretrained and not finetune
+            sugg = learn.lr_find(num_it=ifnone(lr_find_iters, cfg.train.lr_find_iters), show_plot=False, suggest_funcs=(minimum, valley))
+            lr = float(sugg.minimum if head_only else sugg.valley)
             _plot_lr_find(learn, out.parent/'lr_find.png', lr)
-        state = dict(lr=lr, arch=arch, seed=seed, pretrained=pretrained, epochs=epochs, freeze_epochs=freeze_epochs, size=size)
-    phases, first, start = _phases(pretrained, freeze_epochs, epochs, state['lr']), 0, 0
+        state = dict(lr=lr, arch=arch, seed=seed, pretrained=pretrained, epochs=epochs, freeze_epochs=freeze_epochs, size=size,
+                     finetune=finetune, prior=prior, composite_p=composite_p)
+    phases, first, start = _phases(pretrained, freeze_epochs, epochs, state['lr'], finetune), 0, 0
     if resume:
         i = [p[0] for p in phases].index(state['phase'])
         first, start = (i + 1, 0) if state['epoch'] >= phases[i][1] - 1 else (i, state['epoch'] + 1)
@@ -214,11 +283,13 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
         start = 0
     fit_seconds = time.time() - t0
     learn.load('best', with_opt=False)
+    if prior: learn.model = FamilyPrior(learn.model, imagenet_classifier(arch), list(dls.vocab), prior)
     tdl = test_dl(dls, root, **{k: v for k, v in kwargs.items() if k in ('classes', 'max_per_class')})
     with learn.no_bar(), learn.no_logging(): test_loss, test_acc = learn.validate(dl=tdl)
     cfgd = settings().data
     cal = calibrate(learn, seed=seed)
     export(learn, out, dict(calibration=cal, arch=arch, pretrained=pretrained, seed=seed, lr=state['lr'], epochs=epochs, freeze_epochs=freeze_epochs,
+                            finetune=finetune, prior=prior, composite_p=composite_p,
                             metrics=dict(**state.get('best_metrics', {}), test_loss=float(test_loss), test_accuracy=float(test_acc), n_test=len(tdl.items)),
                             dataset=dict(root=str(Path(root).absolute()), kaggle_handle=cfgd.kaggle_handle, kaggle_version=cfgd.kaggle_version),
                             fit_seconds=round(fit_seconds, 2)))

@@ -66,3 +66,24 @@ def test_family_names_every_fruits360_class_as_photo_labels_do(fruits_all, real_
     assert labels <= set(fams.values()), labels - set(fams.values())
     assert (fams['Limes 1'], fams['Maracuja 1'], fams['Passion Fruit 1'], fams['Cantaloupe 2']) == ('Lime', 'Passion Fruit', 'Passion Fruit', 'Cantaloupe')
     assert len(set(fams.values())) == 75, sorted(set(fams.values()))
+
+def test_evaluate_photos_writes_the_real_photo_reports(sample_model, real_photos, tmp_path):
+    "`evaluate --photos` on real shop photos: every labelled photo counted once, per family, and a contact sheet of mistakes."
+    import csv
+    rows = list(csv.DictReader(open(real_photos/'labels.csv')))[::12]  # every 12th photo: all kinds of family, quickly
+    sub = tmp_path/'photos'; sub.mkdir()
+    with open(sub/'labels.csv', 'w') as f: f.write('file,family\n' + ''.join(f"{real_photos/r['file']},{r['family']}\n" for r in rows))
+    r = subprocess.run(['produce-classifier', 'evaluate', '--model', str(sample_model), '--photos', str(sub), '--out', str(tmp_path/'rep')],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    m = json.loads((tmp_path/'rep'/'photos_metrics.json').read_text())
+    assert m['n_photos'] == len(rows) and m['unreadable'] == []
+    assert {f['family']: f['photos'] for f in m['per_family']} == dict(__import__('collections').Counter(r['family'] for r in rows))
+    assert 0 <= m['confidently_wrong'] <= m['answered'] <= 1 and m['crops'] is True
+    assert f"family accuracy {m['family_accuracy']:.1%} on {len(rows)} photos" in r.stdout
+    with Image.open(tmp_path/'rep'/'photos_mistakes.png') as img: assert img.width == 6 * 160 and img.height >= 190
+
+def test_evaluate_photos_bad_folder_is_one_sentence(tmp_path):
+    r = subprocess.run(['produce-classifier', 'evaluate', '--photos', str(tmp_path/'nowhere')], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1 and 'Traceback' not in r.stderr
+    assert r.stderr.strip() == f"error: {tmp_path/'nowhere'} is not a folder: give a folder of family folders, or one with a labels.csv (file,family)."

@@ -1,0 +1,107 @@
+"""Real grocery photos: the textbook fastai recipe against `produce-classifier train` defaults, per seed, in one run.
+
+Both arms start from the same ImageNet weights (timm's tf_efficientnet_lite0 by default, offline from ../shared/weights),
+train on the same images (every class of ../shared/fruits360-all, `--cap` per class) at the same size for the same
+epochs, and are measured on the Fruits-360 Test split and on the labelled real photos in ../shared/real-photos.
+The project arm answers through the Predictor and `verdict`, as the app does (views, family prior, calibration,
+"not sure"), and is also shown images of things that are not produce from the evaluation families training never
+uses. The anchor: the untouched network's own ImageNet head on the photos whose family ImageNet knows.
+
+    HF_HUB_CACHE=../shared/weights/hf HF_HUB_OFFLINE=1 python bench/real_photos.py --seeds 42 43 44
+"""
+import argparse, json, os, statistics, sys, tempfile, time, warnings
+from pathlib import Path
+warnings.filterwarnings('ignore')
+import torch
+from PIL import Image
+from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplitter, Resize, aug_transforms, parent_label,
+                               vision_learner, accuracy, set_seed, get_image_files)
+from produce_classifier.data import image_files, family
+from produce_classifier.train import train, IMAGENET_FAMILIES
+from produce_classifier.inference import Predictor, verdict
+from produce_classifier.photos import evaluate_photos, read_photos
+from produce_classifier.robustness import make_non_produce
+
+SHARED = Path(__file__).resolve().parents[2]/'shared'
+
+def textbook(root, photos, arch, size, epochs, freeze_epochs, cap, bs, seed):
+    "fastai's textbook recipe: DataBlock, Resize, aug_transforms, vision_learner, fine_tune; Test and photo family accuracy."
+    set_seed(seed, reproducible=True)
+    items = image_files(root, 'Training', max_per_class=cap, seed=seed)
+    dls = DataBlock(blocks=(ImageBlock, CategoryBlock), get_y=parent_label, splitter=RandomSplitter(0.2, seed=seed),
+                    item_tfms=Resize(size), batch_tfms=aug_transforms()).dataloaders(items, bs=bs, num_workers=0)
+    learn = vision_learner(dls, arch, metrics=accuracy)
+    with learn.no_bar(), learn.no_logging(): learn.fine_tune(epochs, freeze_epochs=freeze_epochs)
+    test = image_files(root, 'Test').filter(lambda f: f.parent.name in dls.vocab)
+    with learn.no_bar(), learn.no_logging(): test_acc = float(learn.validate(dl=dls.test_dl(test, with_labels=True))[1])
+    files, fams = zip(*read_photos(photos))
+    with learn.no_bar(): preds = learn.get_preds(dl=dls.test_dl(list(files)))[0]
+    guess = [family(dls.vocab[i]) for i in preds.argmax(1)]
+    return dict(test=test_acc, **_family_scores(guess, fams))
+
+def _family_scores(guess, fams):
+    "Family accuracy overall and on the families ImageNet knows."
+    known = set(IMAGENET_FAMILIES.values())
+    kn = [g == f for g, f in zip(guess, fams) if f in known]
+    return dict(real=sum(g == f for g, f in zip(guess, fams)) / len(fams), known=sum(kn) / len(kn), n_known=len(kn))
+
+def project(root, photos, arch, size, epochs, freeze_epochs, cap, bs, seed, tmp):
+    "`produce-classifier train` defaults; Test accuracy, real photos as the app answers them, non-produce refused."
+    out = Path(tmp)/f'project-{seed}'/'model.pkl'
+    train(root, arch=arch, size=size, epochs=epochs, freeze_epochs=freeze_epochs, bs=bs, seed=seed, max_per_class=cap,
+          out=out, progress=False, lr_find_iters=30, num_workers=0)
+    meta = json.loads(out.with_suffix('.json').read_text())
+    m = evaluate_photos(photos, out, out=out.parent/'reports')
+    rows = m['rows']
+    err_all = 1 - sum(r['guess'] == r['family'] for r in rows) / len(rows)
+    pred = Predictor(out)
+    neg = sorted(get_image_files(make_non_produce(Path(tmp)/f'non-produce-{seed}', n=200, seed=seed + 1000)))
+    refused = sum(verdict(t, pred.threshold)['label'].startswith('Not sure') for t in pred.predict(neg)) / len(neg)
+    return dict(test=meta['metrics']['test_accuracy'], **_family_scores([r['guess'] for r in rows], [r['family'] for r in rows]),
+                answered=m['answered'], acc_answered=m['accuracy_answered'], err_ratio=(1 - m['accuracy_answered']) / err_all,
+                refused=refused, threshold=pred.threshold)
+
+def anchor(photos, arch, size=224):
+    "The untouched network's ImageNet head on the photos whose family ImageNet knows: right when its top class is of that family."
+    import timm
+    m = timm.create_model(arch, pretrained=True).eval()
+    cfg = m.pretrained_cfg; mean, std = torch.tensor(cfg['mean']).view(3, 1, 1), torch.tensor(cfg['std']).view(3, 1, 1)
+    known = set(IMAGENET_FAMILIES.values()); ok = []
+    for f, fam in read_photos(photos):
+        if fam not in known: continue
+        with Image.open(f) as im: x = torch.from_numpy(__import__('numpy').asarray(im.convert('RGB').resize((size, size)))).permute(2, 0, 1).float() / 255
+        with torch.inference_mode(): top = int(m(((x - mean) / std)[None]).argmax())
+        ok.append(IMAGENET_FAMILIES.get(top) == fam)
+    return sum(ok) / len(ok), len(ok)
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--data', default=SHARED/'fruits360-all'); p.add_argument('--photos', default=SHARED/'real-photos')
+    p.add_argument('--arch', default='tf_efficientnet_lite0'); p.add_argument('--size', type=int, default=128)
+    p.add_argument('--epochs', type=int, default=3); p.add_argument('--freeze-epochs', type=int, default=1)
+    p.add_argument('--cap', type=int, default=10, help='training images per class'); p.add_argument('--bs', type=int, default=32)
+    p.add_argument('--seeds', type=int, nargs='+', default=[42])
+    a = p.parse_args()
+    print(f"arch {a.arch}, size {a.size}, {a.freeze_epochs} frozen + {a.epochs} epochs, {a.cap} images per class of {a.data}, bs {a.bs}; photos {a.photos}", flush=True)
+    acc, n = anchor(a.photos, a.arch)
+    print(f"anchor: the untouched ImageNet head, 224 px, on the {n} photos whose family ImageNet knows: {acc:.1%}", flush=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in a.seeds:
+            t0 = time.time(); tb = textbook(a.data, a.photos, a.arch, a.size, a.epochs, a.freeze_epochs, a.cap, a.bs, seed)
+            t1 = time.time(); pr = project(a.data, a.photos, a.arch, a.size, a.epochs, a.freeze_epochs, a.cap, a.bs, seed, tmp)
+            rows.append((seed, tb, pr))
+            print(f"seed {seed}: textbook ({t1 - t0:.0f} s) Test {tb['test']:.3f}, real photos {tb['real']:.1%} (known families {tb['known']:.1%}) | "
+                  f"project ({time.time() - t1:.0f} s) Test {pr['test']:.3f}, real photos {pr['real']:.1%} (known families {pr['known']:.1%}), "
+                  f"answered {pr['answered']:.1%} at {pr['threshold']:.3f} ({pr['acc_answered']:.1%} right; answered error / overall error "
+                  f"{pr['err_ratio']:.2f}), non-produce refused {pr['refused']:.1%}", flush=True)
+    mean = lambda arm, k: statistics.mean(r[arm][k] for r in rows)
+    print(f"\nmean of {len(rows)} seed(s)  | {'textbook':>9} | {'project':>9} | target")
+    print(f"Test accuracy         | {mean(1, 'test'):9.3f} | {mean(2, 'test'):9.3f} | project >= textbook - 0.010")
+    print(f"real photos, family   | {mean(1, 'real'):9.1%} | {mean(2, 'real'):9.1%} | project >= 50% (each seed >= 45%)")
+    print(f"ImageNet-known fams   | {mean(1, 'known'):9.1%} | {mean(2, 'known'):9.1%} | >= anchor {acc:.1%}")
+    print(f"answered err / err    | {'':9} | {mean(2, 'err_ratio'):9.2f} | <= 0.50")
+    print(f"non-produce refused   | {'':9} | {mean(2, 'refused'):9.1%} | >= 80%")
+    print(f"ratio real photos project / textbook: {mean(2, 'real') / max(mean(1, 'real'), 1e-9):.1f}x")
+
+if __name__ == '__main__': main()
