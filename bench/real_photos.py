@@ -10,6 +10,7 @@ uses. The anchor: the untouched network's own ImageNet head on the photos whose 
     HF_HUB_CACHE=../shared/weights/hf HF_HUB_OFFLINE=1 python bench/real_photos.py --seeds 42 43 44
 """
 import argparse, json, os, statistics, sys, tempfile, time, warnings
+import numpy as np
 from pathlib import Path
 warnings.filterwarnings('ignore')
 import torch
@@ -69,7 +70,7 @@ def anchor(photos, arch, size=224):
     known = set(IMAGENET_FAMILIES.values()); ok = []
     for f, fam in read_photos(photos):
         if fam not in known: continue
-        with Image.open(f) as im: x = torch.from_numpy(__import__('numpy').asarray(im.convert('RGB').resize((size, size)))).permute(2, 0, 1).float() / 255
+        with Image.open(f) as im: x = torch.from_numpy(np.asarray(im.convert('RGB').resize((size, size)))).permute(2, 0, 1).float() / 255
         with torch.inference_mode(): top = int(m(((x - mean) / std)[None]).argmax())
         ok.append(IMAGENET_FAMILIES.get(top) == fam)
     return sum(ok) / len(ok), len(ok)

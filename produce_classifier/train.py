@@ -248,22 +248,22 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
     outlier_n, finetune = ifnone(outlier_n, cfg.train.outlier_n), ifnone(finetune, cfg.train.finetune)
     prior = ifnone(prior, cfg.train.prior) if pretrained else 0
     composite_p = ifnone(composite_p, cfg.train.composite_p if pretrained else 0)  # composites are for pretrained features
+    head_only = pretrained and not finetune
     out = Path(out).absolute(); ckpt = out.parent/'checkpoints'
     state = json.loads((ckpt/'state.json').read_text()) if resume and (ckpt/'state.json').exists() else None
     if resume and state is None: raise UserError(f"Nothing to resume: no checkpoint in {ckpt}; train without --resume first.")
     set_seed(seed, reproducible=True)
     dls = get_dls(root, size=size, bs=bs, seed=seed, composite_p=composite_p, **kwargs)
     # a head on frozen features: a linear probe on average-pooled features (max-pooling and a hidden layer fit the studio look)
-    head = dict(lin_ftrs=[], concat_pool=False, ps=0.25) if pretrained and not finetune else {}
+    head = dict(lin_ftrs=[], concat_pool=False, ps=0.25) if head_only else {}
     learn = make_learner(dls, arch, pretrained, path=out.parent, model_dir='checkpoints', **head)
-    if pretrained and not finetune: learn.train_bn = False; learn.freeze()  # BatchNorm weights and statistics stay ImageNet's
+    if head_only: learn.train_bn = False; learn.freeze()  # BatchNorm weights and statistics stay ImageNet's
     if not ifnone(progress, sys.stdout.isatty()): learn.remove_cb(ProgressCallback).add_cb(LineProgress())
     if state is None:
         ckpt.mkdir(parents=True, exist_ok=True)
         if lr is None:
             # a head alone on frozen features takes a bolder rate than a whole network: fastai's `minimum` (a tenth of the
             # rate of lowest loss) rather than the cautious `valley`
-            head_only = pretrained and not finetune
             sugg = learn.lr_find(num_it=ifnone(lr_find_iters, cfg.train.lr_find_iters), show_plot=False, suggest_funcs=(minimum, valley))
             lr = float(sugg.minimum if head_only else sugg.valley)
             _plot_lr_find(learn, out.parent/'lr_find.png', lr)
