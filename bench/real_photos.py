@@ -24,13 +24,14 @@ from produce_classifier.photos import evaluate_photos, read_photos
 from produce_classifier.robustness import make_non_produce
 
 SHARED = Path(__file__).resolve().parents[2]/'shared'
+WORKERS = {} if torch.cuda.is_available() else dict(num_workers=0)  # loader processes feed a GPU; on 2 CPU cores they only compete with training
 
 def textbook(root, photos, arch, size, epochs, freeze_epochs, cap, bs, seed):
     "fastai's textbook recipe: DataBlock, Resize, aug_transforms, vision_learner, fine_tune; Test and photo family accuracy."
     set_seed(seed, reproducible=True)
     items = image_files(root, 'Training', max_per_class=cap, seed=seed)
     dls = DataBlock(blocks=(ImageBlock, CategoryBlock), get_y=parent_label, splitter=RandomSplitter(0.2, seed=seed),
-                    item_tfms=Resize(size), batch_tfms=aug_transforms()).dataloaders(items, bs=bs, num_workers=0)
+                    item_tfms=Resize(size), batch_tfms=aug_transforms()).dataloaders(items, bs=bs, **WORKERS)
     learn = vision_learner(dls, arch, metrics=accuracy)
     with learn.no_bar(), learn.no_logging(): learn.fine_tune(epochs, freeze_epochs=freeze_epochs)
     test = image_files(root, 'Test').filter(lambda f: f.parent.name in dls.vocab)
@@ -50,12 +51,13 @@ def project(root, photos, arch, size, epochs, freeze_epochs, cap, bs, seed, tmp)
     "`produce-classifier train` defaults; Test accuracy, real photos as the app answers them, non-produce refused."
     out = Path(tmp)/f'project-{seed}'/'model.pkl'
     train(root, arch=arch, size=size, epochs=epochs, freeze_epochs=freeze_epochs, bs=bs, seed=seed, max_per_class=cap,
-          out=out, progress=False, lr_find_iters=30, num_workers=0)
+          out=out, progress=False, lr_find_iters=30, **WORKERS)
     meta = json.loads(out.with_suffix('.json').read_text())
-    m = evaluate_photos(photos, out, out=out.parent/'reports')
+    dev = 'cuda' if torch.cuda.is_available() else 'cpu'
+    m = evaluate_photos(photos, out, out=out.parent/'reports', device=dev)
     rows = m['rows']
     err_all = 1 - sum(r['guess'] == r['family'] for r in rows) / len(rows)
-    pred = Predictor(out)
+    pred = Predictor(out, device=dev)
     neg = sorted(get_image_files(make_non_produce(Path(tmp)/f'non-produce-{seed}', n=200, seed=seed + 1000)))
     refused = sum(verdict(t, pred.threshold)['label'].startswith('Not sure') for t in pred.predict(neg)) / len(neg)
     return dict(test=meta['metrics']['test_accuracy'], **_family_scores([r['guess'] for r in rows], [r['family'] for r in rows]),

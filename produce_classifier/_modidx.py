@@ -94,6 +94,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                                   'produce_classifier/inference.py'),
                                               'produce_classifier.inference.Predictor.probs': ( 'inference.html#predictor.probs',
                                                                                                 'produce_classifier/inference.py'),
+                                              'produce_classifier.inference.Predictor.to': ( 'inference.html#predictor.to',
+                                                                                             'produce_classifier/inference.py'),
                                               'produce_classifier.inference.Predictor.top': ( 'inference.html#predictor.top',
                                                                                               'produce_classifier/inference.py'),
                                               'produce_classifier.inference.open_image': ( 'inference.html#open_image',

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os, traceback
 from pathlib import Path
 import gradio as gr
+import torch
 from gradio.components.label import LabelData
 from fastcore.basics import ifnone
 from .settings import UserError, settings
@@ -42,6 +43,8 @@ def make_classify(pred:Predictor, threshold:float|None=None, k:int|None=None):
             traceback.print_exc()
             raise gr.Error("Something went wrong while classifying this photo: please try again or try another photo.", print_exception=False) from None
     def _classify(paths):
+        # ZeroGPU attaches a GPU only while the `@spaces.GPU` function runs: move the model there, inside it
+        if torch.cuda.is_available(): pred.to('cuda')
         xs = []
         for p in paths:
             try: xs.append(pred.load(p))

@@ -59,9 +59,10 @@ def views(img:Image.Image, # an opened photo
 
 # %% ../nbs/03_inference.ipynb #206ef5c0
 class Predictor:
-    "A model loaded once on the CPU, classifying images with the learner's own resize and normalisation."
+    "A model loaded once on the CPU (`to` moves it to a GPU), classifying images with the learner's own resize and normalisation."
     def __init__(self, model:str|Path|None=None, # an exported model.pkl; default: `[app] model_path`
                  crops:bool|None=None, # classify big photos whole and as tiles (`views`); default: `[app] crops`
+                 device:str|torch.device='cpu', # where the model runs ('cuda' on a GPU; see `to`)
                 ):
         self.path = Path(ifnone(model, settings().app.model_path))
         info_fn = self.path.with_suffix('.json')
@@ -78,6 +79,17 @@ class Predictor:
         cal = self.info.get('calibration', {})
         self.temperature = cal.get('temperature', 1.0)
         self.threshold = cal.get('threshold', settings().app.threshold)  # where "not sure" starts
+        self.device = torch.device('cpu')
+        self.to(device)
+
+    def to(self, device) -> Predictor:
+        "Run the model on `device` (e.g. 'cuda'; on ZeroGPU, call it inside the `@spaces.GPU` function); images are still decoded on the CPU."
+        device = torch.device(device)
+        if device != self.device:
+            # channels_last: the memory layout a GPU's convolutions are fastest in; answers stay float32, as calibrated
+            self.model.to(device, memory_format=torch.channels_last if device.type == 'cuda' else torch.contiguous_format)
+            self.device = device
+        return self
 
     def _tensor(self, img:Image.Image) -> torch.Tensor:
         "`img` resized as in validation (centre crop), as a 3xHxW tensor in [0, 1]."
@@ -94,7 +106,8 @@ class Predictor:
         "Class probabilities of loaded images `xs` in one forward pass, averaged over each one's views; `calibrated`: with the fitted temperature."
         xs = [x[None] if x.dim() == 3 else x for x in xs]
         with torch.inference_mode():
-            out = self.model((torch.cat(xs) - self.mean) / self.std)
+            x = ((torch.cat(xs) - self.mean) / self.std).to(self.device)
+            out = self.model(x.contiguous(memory_format=torch.channels_last) if self.device.type == 'cuda' else x).float().cpu()
             # calibrated in double: a sure model's top probability saturates float32 at 1.0, tying with the 'not sure' threshold
             p = (out.double() / self.temperature).softmax(-1) if calibrated else self.act(out).float()
         return torch.stack([v.mean(0) for v in p.split([len(x) for x in xs])])

@@ -89,9 +89,10 @@ def evaluate_photos(photos:str|Path, # labelled photos (see `read_photos`)
                     out:str|Path='reports', # folder for the reports
                     threshold:float|None=None, # "not sure" below this; default: the model's calibrated threshold
                     crops:bool|None=None, # classify each photo whole and as tiles (see `views`); default: `[app] crops`
+                    device:str='cpu', # where the model runs ('cuda' on a GPU)
                    ) -> dict:
     "Classify the labelled `photos` with `model` as the app does, write the reports to `out`, and return the metrics."
-    items, pred = read_photos(photos), Predictor(model, crops)
+    items, pred = read_photos(photos), Predictor(model, crops, device)
     rows, unreadable = _classify(pred, items, ifnone(threshold, pred.threshold))
     if not rows: raise UserError(f"No photo in {photos} could be opened: check the files.")
     m = dict(photo_metrics(rows), threshold=ifnone(threshold, pred.threshold), crops=pred.crops, model=str(pred.path), photos=str(photos), unreadable=unreadable,

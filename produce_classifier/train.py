@@ -96,6 +96,7 @@ class FamilyPrior(nn.Module):
         self.register_buffer('fc_w', fc.weight.detach().clone()); self.register_buffer('fc_b', fc.bias.detach().clone())
         m = family_matrix(vocab)
         self.register_buffer('m', m); self.register_buffer('rest', (m.sum(1) == 0).float() / len(vocab))
+        self.to(next(model.parameters()).device)  # the ImageNet classifier joins the model where it is (a GPU while training there)
     def __getitem__(self, i): return self.model[i]  # body and head, as fastai expects of a vision model
 
     def imagenet(self, f:torch.Tensor) -> torch.Tensor:
