@@ -92,6 +92,11 @@ def _serve(args):
     from produce_classifier.app import make_demo
     make_demo(args.model).launch(server_name=args.host, server_port=args.port, share=args.share)
 
+def _publish(args):
+    "Upload a model folder to the Hugging Face Hub."
+    from produce_classifier.hub import publish
+    print(f"Published {args.model_dir} to {publish(args.model_dir, args.repo, reports=args.reports, private=args.private)}")
+
 # %% ../nbs/05_cli.ipynb #b4e642cd
 _fmt = argparse.ArgumentDefaultsHelpFormatter
 _DATA_HELP = 'a folder or .zip holding the dataset (default: FRUITS360_DIR, [data] dir, then Kaggle)'
@@ -164,6 +169,17 @@ def _add_demo(sub, cfg):
     d.add_argument('--out', default='models/model.pkl', help='where to write model.pkl')
     d.set_defaults(func=_demo)
 
+def _add_publish(sub, cfg):
+    "The `publish` subcommand."
+    p = sub.add_parser('publish', formatter_class=_fmt, help='upload a model to the Hugging Face Hub',
+                       description='Upload model.pkl, model.json, the examples, the reports and a model card to a Hub model repo, in one commit. '
+                                   'Needs a token with write access: HF_TOKEN, or `hf auth login`.')
+    p.add_argument('model_dir', metavar='MODEL_DIR', help='the folder `train` wrote (model.pkl, model.json, examples/)')
+    p.add_argument('--repo', required=True, help='the Hub model repo, USER/NAME (created if it does not exist)')
+    p.add_argument('--reports', help="`evaluate`'s reports folder (default: MODEL_DIR/reports where it exists)")
+    p.add_argument('--private', action='store_true', help='create the repo private')
+    p.set_defaults(func=_publish)
+
 def parser() -> argparse.ArgumentParser:
     "The `produce-classifier` argument parser, its defaults read from `settings()`."
     cfg = settings()
@@ -180,6 +196,7 @@ def parser() -> argparse.ArgumentParser:
     _add_evaluate(sub, cfg)
     _add_predict(sub, cfg)
     _add_demo(sub, cfg)
+    _add_publish(sub, cfg)
     return p
 
 # %% ../nbs/05_cli.ipynb #bc78a1ce

@@ -98,8 +98,11 @@ def _local(path:Path, what:str) -> Path:
 def _is_offline(e:BaseException) -> bool:
     "True if `e` (or its cause) says the network could not be reached."
     import requests, urllib.error
+    kinds = (requests.ConnectionError, requests.Timeout, urllib.error.URLError, ConnectionError, TimeoutError)
+    try: import httpx; kinds += (httpx.TransportError,)  # huggingface_hub's client
+    except ImportError: pass
     while e is not None:
-        if isinstance(e, (requests.ConnectionError, requests.Timeout, urllib.error.URLError, ConnectionError, TimeoutError)): return True
+        if isinstance(e, kinds): return True
         e = e.__cause__ or e.__context__
     return False
 
