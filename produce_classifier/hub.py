@@ -108,7 +108,7 @@ def publish(model_dir:str|Path, # a folder written by `train`: `model.pkl`, `mod
     if not reports.is_dir() and reports != model_dir/'reports': raise UserError(f"No reports folder at {reports}: run `produce-classifier evaluate` first or leave --reports out.")
     with tempfile.TemporaryDirectory() as tmp:  # what the commit holds, and nothing else from the folder (checkpoints, plots)
         stage = Path(tmp)
-        for f in ('model.pkl', 'model.json'): (stage/f).symlink_to((model_dir/f).absolute())
+        for f in ('model.pkl', 'model.json'): shutil.copy(model_dir/f, stage/f)  # copies: links need privileges on Windows
         if (model_dir/'examples').is_dir(): shutil.copytree(model_dir/'examples', stage/'examples')
         if reports.is_dir():
             (stage/'reports').mkdir()
