@@ -15,14 +15,15 @@ colorTo: yellow
 sdk: gradio
 sdk_version: {gradio}
 app_file: app.py
-python_version: "3.11"
+python_version: "3.12.12"
+suggested_hardware: cpu-basic
 license: apache-2.0
 ---
 """
 
 def main():
     root = Path(__file__).resolve().parents[1]
-    pins = dict(l.split('==') for l in (root/'requirements.txt').read_text().splitlines() if '==' in l and not l.startswith('#'))
+    pins = dict(l.split('==') for l in (root/'constraints.txt').read_text().splitlines() if '==' in l and not l.startswith('#'))
     cells = json.loads((root/'nbs'/'index.ipynb').read_text())['cells']
     parts = [FRONT_MATTER.format(gradio=pins['gradio'])]
     for c in cells:

@@ -12,7 +12,7 @@ from gradio.components.label import LabelData
 from fastcore.basics import ifnone
 from .settings import UserError, settings
 from .data import family
-from .inference import Predictor, verdict
+from .inference import Predictor, verdict, hub_model
 
 # %% auto #0
 __all__ = ['Photo', 'Verdict', 'make_classify', 'make_demo']
@@ -75,16 +75,21 @@ def _guidance(msg:str) -> gr.Blocks:
     with gr.Blocks(title='Produce classifier') as demo:
         gr.Markdown(f"# Produce classifier\n\n**No model is loaded.** {msg}\n\nTo make one in a few minutes with no download, run "
                     "`produce-classifier demo` (a small model trained on synthetic produce), or `produce-classifier train` "
-                    "on Fruits-360; then restart the app. `MODEL_PATH` chooses another model file.")
+                    "on Fruits-360; then restart the app. `MODEL_PATH` chooses another model file, `MODEL_REPO` a model on the Hugging Face Hub.")
     return demo
 
 # %% ../nbs/04_app.ipynb #7367d42e
-def make_demo(model:str|Path|None=None, # model.pkl; default: `MODEL_PATH`, else `[app] model_path`
+def _model_path(model, cfg) -> Path:
+    "The model to serve: `model`, else `MODEL_PATH`, else the Hub repo `MODEL_REPO` or `[app] model_repo`, else `[app] model_path`."
+    if model or os.environ.get('MODEL_PATH'): return Path(model or os.environ['MODEL_PATH'])
+    repo = os.environ.get('MODEL_REPO') or cfg.model_repo
+    return hub_model(repo) if repo else Path(cfg.model_path)
+
+def make_demo(model:str|Path|None=None, # model.pkl; default: `MODEL_PATH`, `MODEL_REPO`, `[app] model_repo`, `[app] model_path`
              ) -> gr.Blocks:
     "The Gradio app for `model` (not launched)."
     cfg = settings().app
-    path = Path(model or os.environ.get('MODEL_PATH') or cfg.model_path)
-    try: pred = Predictor(path)
+    try: path = _model_path(model, cfg); pred = Predictor(path)
     except UserError as e: return _guidance(str(e))
     examples = sorted((path.parent/'examples').glob('*.*'))
     with gr.Blocks(title='Produce classifier') as demo:

@@ -97,6 +97,14 @@ def _publish(args):
     from produce_classifier.hub import publish
     print(f"Published {args.model_dir} to {publish(args.model_dir, args.repo, reports=args.reports, private=args.private)}")
 
+def _space(args):
+    "Build a Space folder serving a published model, and push it."
+    from produce_classifier.hub import build_space, push_space
+    space = args.space or f'{args.model_repo}-demo'
+    out = build_space(args.out, args.model_repo, args.hardware, space)
+    if not args.push: return print(f"Built the Space in {out}/: look through it, then run again with --push to upload it.")
+    print(f"Pushed {out}/ to {push_space(out, space, args.hardware, private=args.private)}")
+
 # %% ../nbs/05_cli.ipynb #b4e642cd
 _fmt = argparse.ArgumentDefaultsHelpFormatter
 _DATA_HELP = 'a folder or .zip holding the dataset (default: FRUITS360_DIR, [data] dir, then Kaggle)'
@@ -170,7 +178,7 @@ def _add_demo(sub, cfg):
     d.set_defaults(func=_demo)
 
 def _add_publish(sub, cfg):
-    "The `publish` subcommand."
+    "The `publish` and `space` subcommands."
     p = sub.add_parser('publish', formatter_class=_fmt, help='upload a model to the Hugging Face Hub',
                        description='Upload model.pkl, model.json, the examples, the reports and a model card to a Hub model repo, in one commit. '
                                    'Needs a token with write access: HF_TOKEN, or `hf auth login`.')
@@ -179,6 +187,16 @@ def _add_publish(sub, cfg):
     p.add_argument('--reports', help="`evaluate`'s reports folder (default: MODEL_DIR/reports where it exists)")
     p.add_argument('--private', action='store_true', help='create the repo private')
     p.set_defaults(func=_publish)
+    s = sub.add_parser('space', formatter_class=_fmt, help='make a Hugging Face Space that serves a published model',
+                       description='Write a Gradio Space serving a Hub model repo into a folder (app.py, the library, lean requirements.txt, '
+                                   'README front matter), and with --push upload it.')
+    s.add_argument('--model-repo', required=True, help='the Hub model repo to serve, USER/NAME (see `publish`)')
+    s.add_argument('--space', help='the Space, USER/NAME (default: MODEL_REPO-demo)')
+    s.add_argument('--hardware', choices=['zero', 'cpu'], default='zero', help='ZeroGPU (a GPU per request; hosting needs PRO) or the free 2-vCPU cpu-basic')
+    s.add_argument('--out', default='space', help='the folder to write')
+    s.add_argument('--push', action='store_true', help='upload the folder to the Space (created if it does not exist)')
+    s.add_argument('--private', action='store_true', help='create the Space private')
+    s.set_defaults(func=_space)
 
 def parser() -> argparse.ArgumentParser:
     "The `produce-classifier` argument parser, its defaults read from `settings()`."

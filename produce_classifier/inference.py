@@ -11,12 +11,12 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from fastcore.basics import ifnone
 from .settings import UserError, settings
-from .data import to_rgb, family
+from .data import to_rgb, family, _is_offline
 from .train import _sha256, load_model
 from fastai.vision.all import Normalize, Resize
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'open_image', 'views', 'Predictor', 'verdict']
+__all__ = ['MAX_PIXELS', 'open_image', 'views', 'Predictor', 'hub_model', 'verdict']
 
 # %% ../nbs/03_inference.ipynb #7395d8c9
 MAX_PIXELS = 64_000_000  # a 12 MP photo is 12M; anything this big is a bomb or a scan, not a photo of an apple
@@ -123,6 +123,21 @@ class Predictor:
                ) -> list[list[tuple[str, float]]]:
         "The top `k` (label, probability) pairs of each image, most probable first."
         return self.top([self.load(s) for s in srcs], k)
+
+# %% ../nbs/03_inference.ipynb #5e5f06a9
+def hub_model(repo:str, # a Hub model repo, `user/name`, written by `produce-classifier publish`
+             ) -> Path:
+    "The path of `repo`'s model.pkl, downloaded once (with model.json and the examples) into the Hugging Face cache."
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError
+    try: path = Path(snapshot_download(repo, allow_patterns=['model.pkl', 'model.json', 'examples/*']))
+    except RepositoryNotFoundError:
+        raise UserError(f"There is no model repo {repo} on the Hugging Face Hub (or it is private and no HF_TOKEN is set): check MODEL_REPO.") from None
+    except Exception as e:
+        if not (_is_offline(e) or isinstance(e, LocalEntryNotFoundError)): raise
+        raise UserError(f"Could not download the model {repo} from the Hugging Face Hub and it is not in the cache: check the network connection, then restart.") from None
+    if not (path/'model.pkl').is_file(): raise UserError(f"{repo} on the Hugging Face Hub has no model.pkl: publish one there with `produce-classifier publish`.")
+    return path/'model.pkl'
 
 # %% ../nbs/03_inference.ipynb #5b07e63a
 def verdict(preds:list[tuple[str, float]], # (class, probability), most probable first

@@ -1,10 +1,12 @@
-"A small stand-in for the Hugging Face Hub on 127.0.0.1 that records what a client creates and commits (for HF_ENDPOINT)."
-import base64, json, threading
+"""A small stand-in for the Hugging Face Hub on 127.0.0.1 (for HF_ENDPOINT): it records what a client creates and commits,
+and serves committed files back as the Hub does (repo info, tree, resolve), so a download can follow an upload."""
+import base64, hashlib, json, re, threading
+from urllib.parse import unquote
 import yaml
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class HubState:
-    "What arrived: `repos` {repo_id: settings}, `commits` {repo_id: {path: bytes}}, `blobs` {oid: bytes}, and every request."
+    "What arrived: `repos` {key: settings}, `commits` {key: {path: bytes}}, `blobs` {oid: bytes}, and every request; a Space's key is 'spaces/' + its id."
     def __init__(self):
         self.repos, self.commits, self.blobs, self.requests = {}, {}, {}, []
         self.taken, self.read_only, self.fail_commit, self.metadata = set(), set(), False, []
@@ -19,11 +21,27 @@ def _handler(state:HubState):
             self.end_headers(); self.wfile.write(data)
         def _body(self) -> bytes: return self.rfile.read(int(self.headers.get('Content-Length', 0) or 0))
         def _token(self) -> str: return self.headers.get('Authorization', '').removeprefix('Bearer ')
+        def _file(self, head:bool):
+            "HEAD or GET /{repo}/resolve/{revision}/{path}: a committed file, with the headers `hf_hub_download` reads."
+            m = re.match(r'/([^/]+/[^/]+)/resolve/[^/]+/(.+)', self.path.split('?')[0])
+            files = state.commits.get(m[1], {}) if m else {}
+            if not m or unquote(m[2]) not in files: return self._send(404, {'error': 'Entry not found'}, {'X-Error-Code': 'EntryNotFound'})
+            data = files[unquote(m[2])]
+            self.send_response(200)
+            for k, v in {'Content-Length': str(len(data)), 'ETag': f'"{hashlib.sha256(data).hexdigest()}"', 'X-Repo-Commit': _sha(files)}.items(): self.send_header(k, v)
+            self.end_headers()
+            if not head: self.wfile.write(data)
+        def do_HEAD(self): state.requests.append(('HEAD', self.path)); self._file(head=True)
         def do_GET(self):
             state.requests.append(('GET', self.path))
-            repo = self.path.split('?')[0].removeprefix('/api/models/')
-            if self.path.startswith('/api/models/') and repo in state.repos: return self._send(200, {'id': repo, 'private': False})
-            self._send(404, {'error': 'Repository not found'}, {'X-Error-Code': 'RepoNotFound'})
+            m = re.match(r'/api/(models|spaces)/([^/]+/[^/]+)(/revision/[^/]+|/tree/[^/]+)?$', self.path.split('?')[0])
+            if not m: return self._file(head=False)
+            key = m[2] if m[1] == 'models' else f'spaces/{m[2]}'
+            if key not in state.repos: return self._send(404, {'error': 'Repository not found'}, {'X-Error-Code': 'RepoNotFound'})
+            files = state.commits.get(key, {})
+            if (m[3] or '').startswith('/tree/'):
+                return self._send(200, [dict(type='file', path=p, size=len(d), oid=hashlib.sha1(d).hexdigest()) for p, d in sorted(files.items())])
+            return self._send(200, {'id': m[2], 'private': False, 'sha': _sha(files), 'siblings': [{'rfilename': p} for p in sorted(files)]})
         def do_PUT(self):
             state.requests.append(('PUT', self.path))
             if self.path.startswith('/lfs-upload/'): state.blobs[self.path.rsplit('/', 1)[1]] = self._body(); return self._send(200)
@@ -33,9 +51,10 @@ def _handler(state:HubState):
             if self._token() in state.read_only: return self._send(403, {'error': 'You do not have write access'})
             if self.path == '/api/repos/create':
                 d = json.loads(body); repo = f"{d.get('organization')}/{d['name']}"
-                if repo in state.taken: return self._send(409, {'error': 'You already created a space with the same name'})
-                if repo in state.repos: return self._send(409, {'error': 'You already created this model repo', 'url': f'{base}/{repo}'})
-                state.repos[repo] = d; return self._send(200, {'url': f'{base}/{repo}'})
+                key = f'spaces/{repo}' if d.get('type') == 'space' else repo
+                if repo in state.taken: return self._send(409, {'error': 'You already created a repo of another type with the same name'})
+                if key in state.repos: return self._send(409, {'error': 'You already created this repo', 'url': f'{base}/{key}'})
+                state.repos[key] = d; return self._send(200, {'url': f'{base}/{key}'})
             if self.path == '/api/validate-yaml':  # the Hub checks a card's metadata before the upload
                 content = json.loads(body)['content']
                 try: state.metadata.append(yaml.safe_load(content.split('---')[1] if content.startswith('---') else content))
@@ -51,7 +70,8 @@ def _handler(state:HubState):
                                         actions={'upload': {'href': f"{base}/lfs-upload/{o['oid']}"}}) for o in objs]})
             if '/commit/' in self.path:
                 if state.fail_commit: return self._send(500, {'error': 'Internal Error'})
-                repo = self.path.split('/api/models/')[1].split('/commit/')[0]
+                kind, repo = re.match(r'/api/(models|spaces)/([^/]+/[^/]+)/commit/', self.path).groups()
+                repo = repo if kind == 'models' else f'spaces/{repo}'
                 files = {}
                 for line in body.decode().splitlines():
                     op = json.loads(line)
@@ -61,6 +81,10 @@ def _handler(state:HubState):
                 return self._send(200, {'commitUrl': f'{base}/{repo}/commit/1', 'commitOid': '1' * 40})
             self._send(404, {'error': f'not served here: {self.path}'})
     return Handler
+
+def _sha(files:dict) -> str:
+    "A commit id for the repo's current files."
+    return hashlib.sha1(json.dumps({p: hashlib.sha256(d).hexdigest() for p, d in sorted(files.items())}).encode()).hexdigest()
 
 def serve() -> tuple[ThreadingHTTPServer, HubState]:
     "Start the stand-in on a free port of 127.0.0.1 in a thread; `server.url` is its HF_ENDPOINT."

@@ -52,7 +52,7 @@ def test_publish_failures_are_one_sentence_and_leave_nothing(demo_model, hub, tm
     assert r.returncode == 1 and r.stderr.strip() == "error: This token cannot write to someone/produce: use a token with write access (huggingface.co/settings/tokens) or a repo you own."
     state.taken.add('someone/taken')
     r = publish(model_dir, 'someone/taken', url, tmp_path)
-    assert r.returncode == 1 and r.stderr.strip() == "error: someone/taken is taken by another kind of repository (a Space or a dataset): choose another name with --repo."
+    assert r.returncode == 1 and r.stderr.strip() == "error: someone/taken is taken by another kind of repository (a Space or a dataset): choose another name."
     state.fail_commit = True  # the upload breaks off before the commit: the repo must show nothing of it
     r = publish(model_dir, 'someone/produce', url, tmp_path)
     assert r.returncode == 1 and r.stderr.strip().startswith("error: The Hugging Face Hub answered 500 while publishing someone/produce: nothing was published")

@@ -1,0 +1,69 @@
+"""Cold start of the Space: seconds from `python app.py` starting to the first answered request, and resident MB.
+
+A Space's visitor waits for this after every restart (a free Space sleeps when idle). The app is started the way
+Spaces start it, in a folder with only the files a Space gets: `produce-classifier space --out DIR` builds that folder
+(or give an existing one); the model comes from MODEL_PATH. A client polls until the app answers one example.
+Run from the repository root:
+
+    python bench/space.py --model models/model.pkl [--runs 3] [--space DIR]
+
+Prints each run's seconds to the first answer and the app's resident MB then, and the median against the anchor:
+13.4 s before this bench existed (issue 13), and the 8 s the issue asks for.
+"""
+import argparse, os, socket, statistics, subprocess, sys, tempfile, time
+from pathlib import Path
+
+ANCHOR_S, TARGET_S = 13.4, 8.0
+
+def _port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+def _rss_mb(pid:int) -> float:
+    "Resident MB of `pid` (Linux)."
+    for line in Path(f'/proc/{pid}/status').read_text().splitlines():
+        if line.startswith('VmRSS:'): return int(line.split()[1]) / 1024
+    return float('nan')
+
+def cold_start(space:Path, model:Path, example:Path) -> tuple[float, float]:
+    "Seconds from starting `space`/app.py to its first answer for `example`, and its resident MB then."
+    from gradio_client import Client, handle_file
+    port = _port()
+    env = dict(os.environ, MODEL_PATH=str(model), GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED='False')
+    env.pop('PYTHONPATH', None)
+    t0 = time.perf_counter()
+    app = subprocess.Popen([sys.executable, 'app.py'], cwd=space, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            if app.poll() is not None: raise SystemExit(f"app.py exited with {app.returncode}")
+            try: Client(f'http://127.0.0.1:{port}/', verbose=False).predict(handle_file(str(example)), api_name='/predict'); break
+            except (ConnectionError, OSError, ValueError): time.sleep(0.1)
+            except Exception as e:
+                if 'Connect' not in type(e).__name__: raise
+                time.sleep(0.1)
+        return time.perf_counter() - t0, _rss_mb(app.pid)
+    finally:
+        app.terminate(); app.wait(30)
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--model', type=Path, default=Path('models/model.pkl'))
+    p.add_argument('--space', type=Path, help="a folder built by `produce-classifier space`; default: build one")
+    p.add_argument('--runs', type=int, default=3)
+    a = p.parse_args()
+    model = a.model.resolve()
+    example = sorted((model.parent/'examples').glob('*.*'))[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        space = a.space
+        if space is None:
+            from produce_classifier.hub import build_space
+            space = build_space(Path(tmp)/'space', model_repo='local/model', hardware='cpu')
+        print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, space {space}, model {model}", flush=True)
+        secs = []
+        for i in range(a.runs):
+            s, mb = cold_start(space, model, example); secs.append(s)
+            print(f"run {i + 1}: first answer {s:5.2f} s after start, resident {mb:6.0f} MB", flush=True)
+    m = statistics.median(secs)
+    print(f"median {m:.2f} s | anchor {ANCHOR_S} s (ratio {m / ANCHOR_S:.2f}) | target {TARGET_S} s ({'met' if m <= TARGET_S else 'NOT met'})")
+
+if __name__ == '__main__': main()
