@@ -19,7 +19,8 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplit
                                vision_learner, accuracy, set_seed, get_image_files)
 from produce_classifier.data import image_files, family
 from produce_classifier.train import train, IMAGENET_FAMILIES
-from produce_classifier.inference import Predictor, verdict
+from produce_classifier.inference import Predictor
+from produce_classifier.core import verdict
 from produce_classifier.photos import evaluate_photos, read_photos
 from produce_classifier.robustness import make_non_produce
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 import os, traceback
 from pathlib import Path
 import gradio as gr
-import torch
 from gradio.components.label import LabelData
 from fastcore.basics import ifnone
 from .settings import UserError, settings
-from .data import family
-from .inference import Predictor, verdict, hub_model
+from .core import Answers, family, verdict
+from .serving import hub_model, load_predictor
 
 # %% auto #0
 __all__ = ['Photo', 'Verdict', 'make_classify', 'make_demo']
@@ -34,7 +33,13 @@ class Verdict(gr.Label):
         return super().postprocess(value)
 
 # %% ../nbs/04_app.ipynb #2d77ac40
-def make_classify(pred:Predictor, threshold:float|None=None, k:int|None=None):
+def _to_gpu(pred:Answers):
+    "Move a torch `pred` to CUDA where there is one: ZeroGPU attaches the GPU only while the `@spaces.GPU` function runs."
+    if not hasattr(pred, 'to'): return  # ONNX Runtime runs on the CPU
+    import torch
+    if torch.cuda.is_available(): pred.to('cuda')
+
+def make_classify(pred:Answers, threshold:float|None=None, k:int|None=None):
     "The batched Gradio handler for `pred`."
     def classify(paths:list[str]) -> list[list[dict]]:
         try: return _classify(paths)
@@ -43,8 +48,7 @@ def make_classify(pred:Predictor, threshold:float|None=None, k:int|None=None):
             traceback.print_exc()
             raise gr.Error("Something went wrong while classifying this photo: please try again or try another photo.", print_exception=False) from None
     def _classify(paths):
-        # ZeroGPU attaches a GPU only while the `@spaces.GPU` function runs: move the model there, inside it
-        if torch.cuda.is_available(): pred.to('cuda')
+        _to_gpu(pred)
         xs = []
         for p in paths:
             try: xs.append(pred.load(p))
@@ -89,7 +93,7 @@ def make_demo(model:str|Path|None=None, # model.pkl; default: `MODEL_PATH`, `MOD
              ) -> gr.Blocks:
     "The Gradio app for `model` (not launched)."
     cfg = settings().app
-    try: path = _model_path(model, cfg); pred = Predictor(path)
+    try: path = _model_path(model, cfg); pred = load_predictor(path)
     except UserError as e: return _guidance(str(e))
     examples = sorted((path.parent/'examples').glob('*.*'))
     with gr.Blocks(title='Produce classifier') as demo:

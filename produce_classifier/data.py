@@ -17,11 +17,11 @@ from fastai.vision.all import (DataBlock, DataLoaders, ImageBlock, CategoryBlock
                                PILImage, aug_transforms, get_image_files, image_extensions, imagenet_stats, parent_label,
                                default_device, defaults)
 from .settings import UserError, settings
+from .core import to_rgb, family, _is_offline
 
 # %% auto #0
-__all__ = ['SYNTH_CLASSES', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'find_root', 'check_root', 'extract_zip', 'get_fruits360',
-           'to_rgb', 'ProduceImage', 'image_files', 'valid_idxs', 'default_workers', 'get_dls', 'test_dl',
-           'make_synthetic', 'family']
+__all__ = ['SYNTH_CLASSES', 'find_root', 'check_root', 'extract_zip', 'get_fruits360', 'ProduceImage', 'image_files',
+           'valid_idxs', 'default_workers', 'get_dls', 'test_dl', 'make_synthetic']
 
 # %% ../nbs/00_data.ipynb #de7a1c2e
 def _roots(path:Path, depth:int=3):
@@ -95,17 +95,6 @@ def _local(path:Path, what:str) -> Path:
     return check_root(find_root(path)).resolve()
 
 # %% ../nbs/00_data.ipynb #517dc275
-def _is_offline(e:BaseException) -> bool:
-    "True if `e` (or its cause) says the network could not be reached."
-    import requests, urllib.error
-    kinds = (requests.ConnectionError, requests.Timeout, urllib.error.URLError, ConnectionError, TimeoutError)
-    try: import httpx; kinds += (httpx.TransportError,)  # huggingface_hub's client
-    except ImportError: pass
-    while e is not None:
-        if isinstance(e, kinds): return True
-        e = e.__cause__ or e.__context__
-    return False
-
 def _kagglehub_download(handle:str, version:int) -> Path:
     "Download (or find in kagglehub's cache) version `version` of `handle`."
     import kagglehub
@@ -151,18 +140,6 @@ def get_fruits360(path:str|Path|None=None, # a folder or .zip holding the datase
     return check_root(find_root(_download(cfg.kaggle_handle, ifnone(version, cfg.kaggle_version), data_dir))).resolve()
 
 # %% ../nbs/00_data.ipynb #86e40433
-def to_rgb(img:Image.Image) -> Image.Image:
-    "`img` as an upright RGB image: first frame, EXIF rotation applied, transparency composited on white."
-    if getattr(img, 'n_frames', 1) > 1: img.seek(0)
-    img = ImageOps.exif_transpose(img)
-    if img.mode in ('I', 'I;16', 'I;16B', 'I;16L', 'F'):
-        a = np.asarray(img, dtype=np.float32)
-        img = Image.fromarray((a * (255 / max(float(a.max()), 1.0))).clip(0, 255).astype(np.uint8))
-    if img.mode in ('RGBA', 'LA', 'PA') or 'transparency' in img.info:
-        img = img.convert('RGBA')
-        return Image.alpha_composite(Image.new('RGBA', img.size, 'white'), img).convert('RGB')
-    return img.convert('RGB')
-
 class ProduceImage(PILImage):
     "A fastai `PILImage` opened with `to_rgb`."
     @classmethod
@@ -302,18 +279,3 @@ def make_synthetic(dest:str|Path, # folder to create (reused as it is if it exis
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return dest
-
-# %% ../nbs/00_data.ipynb #ce63a470
-FAMILY_EXCEPTIONS = {'Potato Sweet': 'Sweet Potato', 'Nut Pecan': 'Pecan', 'Nut Forest': 'Hazelnut',
-                     'Passion Fruit': 'Passion Fruit', 'Cactus fruit': 'Cactus Fruit', 'Caju seed': 'Cashew'}
-FAMILY_NAMES = {'Limes': 'Lime', 'Maracuja': 'Passion Fruit', 'Blackberrie': 'Blackberry', 'Kumquats': 'Kumquat',
-                'Dates': 'Date', 'Beans': 'Bean', 'Cocos': 'Coconut', 'Carambula': 'Carambola', 'Mangostan': 'Mangosteen',
-                'Pitahaya': 'Dragon Fruit', 'Kaki': 'Persimmon'}  # Fruits-360's plurals, misspellings and local names
-
-def family(name:str) -> str:
-    "The produce family of a Fruits-360 class name: `Apple Red 2` -> `Apple`, `Limes 1` -> `Lime`."
-    name = re.sub(r'\s+\d+$', '', name.strip())
-    for prefix, fam in FAMILY_EXCEPTIONS.items():
-        if name == prefix or name.startswith(prefix + ' '): return fam
-    first = name.split()[0]
-    return FAMILY_NAMES.get(first, first)

@@ -10,11 +10,12 @@ from pathlib import Path
 from packaging.specifiers import SpecifierSet
 import produce_classifier
 from .settings import UserError
-from .data import family, _is_offline
+from .core import _is_offline, _sha256, family
+from .serving import to_onnx
 
 # %% auto #0
-__all__ = ['REPORTS', 'APP_PY', 'SPACE_PYTHON', 'ZEROGPU_TORCH', 'HARDWARE', 'TORCH_CPU_INDEX', 'SERVING', 'model_card',
-           'publish', 'space_requirements', 'space_readme', 'build_space', 'push_space']
+__all__ = ['REPORTS', 'APP_PY', 'SPACE_PYTHON', 'ZEROGPU_TORCH', 'HARDWARE', 'SERVING', 'model_card', 'publish',
+           'space_requirements', 'space_readme', 'build_space', 'push_space']
 
 # %% ../nbs/08_hub.ipynb #48ae419f
 REPORTS = ('metrics.json', 'per_class.csv', 'confusion_matrix.png', 'top_losses.png', 'coverage.png',
@@ -73,6 +74,9 @@ def model_card(model_dir:str|Path, # a folder written by `train`: `model.pkl`, `
              f"path = hf_hub_download('{repo}', 'model.pkl'); hf_hub_download('{repo}', 'model.json')", '',
              'from produce_classifier.inference import Predictor  # pip install produce-classifier',
              "Predictor(path).predict(['photo.jpg'])  # [[(class, probability), ...]], as the app answers", '',
+             '# or without torch: model.onnx with ONNX Runtime (input "image": Nx3xHxW, normalised with model.json\'s statistics)',
+             'from produce_classifier.serving import OnnxPredictor',
+             f"OnnxPredictor(hf_hub_download('{repo}', 'model.onnx')).predict(['photo.jpg'])", '',
              'from fastai.vision.all import load_learner  # the pickle needs produce_classifier installed',
              "load_learner(path).predict('photo.jpg')", '```', '', '## Data', '',
              f"Fruits-360 by Mihai Oltean ([Kaggle `moltean/fruits`](https://www.kaggle.com/datasets/moltean/fruits)"
@@ -101,15 +105,19 @@ def _hub_error(e:Exception, repo:str, verb:str='publish', repo_type:str='model')
     if code: return UserError(f"The Hugging Face Hub answered {code} while {ing} {repo}: nothing was {ed}; try again later.")
     return None
 
+def _token(token:str|None, verb:str) -> str:
+    "`token`, else HF_TOKEN, else the one `hf auth login` saved; one sentence if there is none."
+    from huggingface_hub import get_token
+    if not (token := token or get_token()): raise UserError(f"Not logged in to Hugging Face: set HF_TOKEN or run `hf auth login`, then {verb} again.")
+    return token
+
 def _push(folder:Path, # what the repo should hold
           repo:str, repo_type:str, # `user/name`, and 'model' or 'space'
-          token:str|None, private:bool, message:str, verb:str, **create) -> str:
+          token:str, private:bool, message:str, verb:str, **create) -> str:
     "Create `repo` unless it exists, upload `folder` to it in one commit, and return its URL; one sentence for what fails."
-    from huggingface_hub import HfApi, get_token
+    from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
     from huggingface_hub.utils import disable_progress_bars
-    token = token or get_token()
-    if not token: raise UserError(f"Not logged in to Hugging Face: set HF_TOKEN or run `hf auth login`, then {verb} again.")
     if not sys.stderr.isatty(): disable_progress_bars()  # a log gets the one line at the end, not a bar per file
     api = HfApi(token=token)
     try:
@@ -123,22 +131,28 @@ def _push(folder:Path, # what the repo should hold
         raise err from None
     return f"{api.endpoint}/{'spaces/' if repo_type == 'space' else ''}{repo}"
 
+def _onnx(model:Path):
+    "Write model.onnx beside `model` unless the one there is what `to_onnx` recorded in model.json."
+    onnx, info = model.with_suffix('.onnx'), json.loads(model.with_suffix('.json').read_text())
+    if not onnx.is_file() or info.get('onnx_sha256') != _sha256(onnx): to_onnx(model)
+
 def publish(model_dir:str|Path, # a folder written by `train`: `model.pkl`, `model.json`, `examples/`
             repo:str, # the Hub model repo, `user/name` (created if it does not exist)
             reports:str|Path|None=None, # `evaluate`'s reports; default: `reports/` in `model_dir` where it exists
             token:str|None=None, # a Hub token with write access; default: HF_TOKEN, else the one `hf auth login` saved
             private:bool=False, # create the repo private
            ) -> str:
-    "Upload the model in `model_dir`, its examples, reports and a model card to the Hub as `repo`, in one commit; return its URL."
+    "Upload the model in `model_dir` (as a pickle and as ONNX), its examples, reports and a card to the Hub as `repo`, in one commit; return its URL."
     model_dir = Path(model_dir)
     for f in ('model.pkl', 'model.json'):
         if not (model_dir/f).is_file(): raise UserError(f"{model_dir} has no {f}: publish a folder written by `produce-classifier train` (or `demo`).")
-    _check_repo(repo)
+    _check_repo(repo); token = _token(token, 'publish')
     reports = Path(reports) if reports else model_dir/'reports'
     if not reports.is_dir() and reports != model_dir/'reports': raise UserError(f"No reports folder at {reports}: run `produce-classifier evaluate` first or leave --reports out.")
     with tempfile.TemporaryDirectory() as tmp:  # what the commit holds, and nothing else from the folder (checkpoints, plots)
         stage = Path(tmp)
-        for f in ('model.pkl', 'model.json'): shutil.copy(model_dir/f, stage/f)  # copies: links need privileges on Windows
+        _onnx(model_dir/'model.pkl')
+        for f in ('model.pkl', 'model.onnx', 'model.json'): shutil.copy(model_dir/f, stage/f)  # copies: links need privileges on Windows
         if (model_dir/'examples').is_dir(): shutil.copytree(model_dir/'examples', stage/'examples')
         if reports.is_dir():
             (stage/'reports').mkdir()
@@ -164,8 +178,8 @@ if __name__ == "__main__":
 SPACE_PYTHON = '3.12.12'  # one of ZeroGPU's two Pythons (3.10.13 is the other); the pinned libraries need 3.11.5 or newer
 ZEROGPU_TORCH = '>=2.1.0,!=2.3.*'  # the torch releases ZeroGPU supports (Hugging Face's Spaces docs)
 HARDWARE = {'zero': 'zero-a10g', 'cpu': 'cpu-basic'}  # the Hub's names for ZeroGPU and the free CPU
-TORCH_CPU_INDEX = 'https://download.pytorch.org/whl/cpu'
-SERVING = ('torch', 'torchvision', 'fastai', 'timm', 'huggingface_hub')  # what the app needs beyond Gradio (timm: timm models)
+SERVING = {'zero': ('torch', 'torchvision', 'fastai', 'timm', 'huggingface_hub'),  # the pickle on CUDA (timm: timm models)
+           'cpu': ('onnxruntime', 'fastcore', 'huggingface_hub')}  # model.onnx: no torch, no fastai
 
 def _version(name:str) -> str|None:
     "The installed version of `name` without its local tag (`+cu130`), or None."
@@ -178,15 +192,13 @@ def _hardware(hardware:str) -> str:
 
 def space_requirements(hardware:str='zero', # 'zero' (ZeroGPU) or 'cpu' (cpu-basic)
                       ) -> str:
-    "A Space's requirements.txt: the serving libraries at the versions installed here; on `cpu`, torch's CPU-only wheels."
+    "A Space's requirements.txt: the serving libraries at the versions installed here (torch on `zero`, ONNX Runtime on `cpu`)."
     _hardware(hardware)
-    pins = {n: v for n in SERVING if (v := _version(n))}
+    pins = {n: v for n in SERVING[hardware] if (v := _version(n))}
     if hardware == 'zero' and pins['torch'] not in SpecifierSet(ZEROGPU_TORCH):
         raise UserError(f"torch {pins['torch']} is not a release ZeroGPU supports ({ZEROGPU_TORCH}): install one, or use --hardware cpu.")
-    cpu = '+cpu' if hardware == 'cpu' else ''
     lines = [f"# What {HARDWARE[hardware]} needs to serve produce_classifier; Gradio comes from README.md's sdk_version"]
-    if cpu: lines.append(f'--extra-index-url {TORCH_CPU_INDEX}')
-    lines += [f"{n}=={v}{cpu if n in ('torch', 'torchvision') else ''}" for n, v in pins.items()]
+    lines += [f"{n}=={v}" for n, v in pins.items()]
     if hardware == 'zero': lines.append('spaces  # @spaces.GPU; preinstalled on ZeroGPU, listed so a local run matches')
     return '\n'.join(lines) + '\n'
 
@@ -236,5 +248,5 @@ def push_space(out:str|Path, # a folder `build_space` wrote
     "Upload the Space folder `out` to `space` in one commit, creating it with the Gradio SDK and `hardware`; return its URL."
     out = Path(out); _check_repo(space, '--space')
     if not (out/'app.py').is_file(): raise UserError(f"{out} is not a Space folder: build it first (`produce-classifier space` without --push).")
-    return _push(out, space, 'space', token, private, 'Update the Space with produce-classifier space', 'push',
+    return _push(out, space, 'space', _token(token, 'push'), private, 'Update the Space with produce-classifier space', 'push',
                  space_sdk='gradio', space_hardware=_hardware(hardware))

@@ -4,61 +4,22 @@
 
 # %% ../nbs/03_inference.ipynb #71cabc0c
 from __future__ import annotations
-import io, json, warnings
+import json
 from pathlib import Path
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from fastcore.basics import ifnone
 from .settings import UserError, settings
-from .data import to_rgb, family, _is_offline
-from .train import _sha256, load_model
+from .core import Answers, _sha256, open_image, views
+from .train import load_model
 from fastai.vision.all import Normalize, Resize
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'open_image', 'views', 'Predictor', 'hub_model', 'verdict']
-
-# %% ../nbs/03_inference.ipynb #7395d8c9
-MAX_PIXELS = 64_000_000  # a 12 MP photo is 12M; anything this big is a bomb or a scan, not a photo of an apple
-
-def open_image(src, # a path, bytes, file object or PIL image
-               size:int=100, # the model's input size: JPEGs are decoded at no less than 4x this
-               name:str|None=None, # what to call `src` in messages
-              ) -> Image.Image:
-    "`src` as an upright RGB image, or a `UserError` saying why it cannot be one."
-    name = name or (Path(src).name if isinstance(src, (str, Path)) else 'the upload')
-    if isinstance(src, Image.Image): return to_rgb(src)
-    if isinstance(src, bytes): src = io.BytesIO(src)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('error', Image.DecompressionBombWarning)
-            img = Image.open(src)
-            if img.width * img.height > MAX_PIXELS:
-                raise UserError(f"{name} is {img.width}x{img.height} pixels, more than this app accepts ({MAX_PIXELS // 1_000_000} megapixels): upload a smaller photo.")
-            if img.format == 'JPEG': img.draft('RGB', (4 * size, 4 * size))
-            img.load()
-            return to_rgb(img)
-    except UserError: raise
-    except FileNotFoundError: raise UserError(f"{name} does not exist: check the path.") from None
-    except UnidentifiedImageError: raise UserError(f"{name} is not an image this app can read: upload a JPEG, PNG or WebP photo.") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning): raise UserError(f"{name} is too large to decode safely: upload a smaller photo.") from None
-    except (OSError, SyntaxError, ValueError) as e: raise UserError(f"{name} is truncated or corrupt ({e}): upload the photo again.") from None
-
-# %% ../nbs/03_inference.ipynb #af006d17
-def views(img:Image.Image, # an opened photo
-          min_tile:int=100, # the smallest tile side in pixels: a Fruits-360 image's, the scale the model learned produce at
-         ) -> list[Image.Image]:
-    "`img` whole, then its 2x2 tiles and centre half, then its 3x3 tiles, as far as tiles keep `min_tile` pixels a side."
-    W, H = img.size; out = [img]
-    for n in (2, 3):
-        w, h = W / n, H / n
-        if min(w, h) < min_tile: break
-        boxes = [(j * w, i * h, (j + 1) * w, (i + 1) * h) for i in range(n) for j in range(n)]
-        out += [img.crop(tuple(round(v) for v in b)) for b in boxes + ([(W / 4, H / 4, 3 * W / 4, 3 * H / 4)] if n == 2 else [])]
-    return out
+__all__ = ['Predictor']
 
 # %% ../nbs/03_inference.ipynb #206ef5c0
-class Predictor:
+class Predictor(Answers):
     "A model loaded once on the CPU (`to` moves it to a GPU), classifying images with the learner's own resize and normalisation."
     def __init__(self, model:str|Path|None=None, # an exported model.pkl; default: `[app] model_path`
                  crops:bool|None=None, # classify big photos whole and as tiles (`views`); default: `[app] crops`
@@ -76,9 +37,7 @@ class Predictor:
         norm = next(t for t in learn.dls.after_batch.fs if isinstance(t, Normalize))
         self.mean, self.std = norm.mean.cpu().view(1, 3, 1, 1), norm.std.cpu().view(1, 3, 1, 1)
         self.size, self.crops = self.resize.size[0], ifnone(crops, settings().app.crops)
-        cal = self.info.get('calibration', {})
-        self.temperature = cal.get('temperature', 1.0)
-        self.threshold = cal.get('threshold', settings().app.threshold)  # where "not sure" starts
+        self._calibrate(self.info)
         self.device = torch.device('cpu')
         self.to(device)
 
@@ -112,43 +71,3 @@ class Predictor:
             p = (out.double() / self.temperature).softmax(-1) if calibrated else self.act(out).float()
         return torch.stack([v.mean(0) for v in p.split([len(x) for x in xs])])
 
-    def top(self, xs:list[torch.Tensor], k:int|None=None) -> list[list[tuple[str, float]]]:
-        "The top `k` (label, calibrated probability) pairs of each of the loaded images `xs`, most probable first."
-        k = min(ifnone(k, settings().app.top_k), len(self.vocab))
-        top = self.probs(xs, calibrated=True).topk(k, dim=1)
-        return [[(self.vocab[i], float(p)) for p, i in zip(ps, idxs)] for ps, idxs in zip(top.values, top.indices)]
-
-    def predict(self, srcs:list, # paths, bytes or PIL images
-                k:int|None=None, # how many labels per image; default: `[app] top_k`
-               ) -> list[list[tuple[str, float]]]:
-        "The top `k` (label, probability) pairs of each image, most probable first."
-        return self.top([self.load(s) for s in srcs], k)
-
-# %% ../nbs/03_inference.ipynb #5e5f06a9
-def hub_model(repo:str, # a Hub model repo, `user/name`, written by `produce-classifier publish`
-             ) -> Path:
-    "The path of `repo`'s model.pkl, downloaded once (with model.json and the examples) into the Hugging Face cache."
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError
-    try: path = Path(snapshot_download(repo, allow_patterns=['model.pkl', 'model.json', 'examples/*']))
-    except RepositoryNotFoundError:
-        raise UserError(f"There is no model repo {repo} on the Hugging Face Hub (or it is private and no HF_TOKEN is set): check MODEL_REPO.") from None
-    except Exception as e:
-        if not (_is_offline(e) or isinstance(e, LocalEntryNotFoundError)): raise
-        raise UserError(f"Could not download the model {repo} from the Hugging Face Hub and it is not in the cache: check the network connection, then restart.") from None
-    if not (path/'model.pkl').is_file(): raise UserError(f"{repo} on the Hugging Face Hub has no model.pkl: publish one there with `produce-classifier publish`.")
-    return path/'model.pkl'
-
-# %% ../nbs/03_inference.ipynb #5b07e63a
-def verdict(preds:list[tuple[str, float]], # (class, probability), most probable first
-            threshold:float|None=None, # below this top probability: "not sure"; default: `[app] threshold`
-           ) -> dict:
-    "The headline and confidences shown for one photo: the class, its family when only the variety is unsure, or 'Not sure'."
-    (best, p), conf = preds[0], dict(preds)
-    threshold = ifnone(threshold, settings().app.threshold)
-    if p >= threshold: return dict(label=best, confidences=conf)
-    fams = {}
-    for c, q in preds: fams[family(c)] = fams.get(family(c), 0) + q
-    fam, q = max(fams.items(), key=lambda kv: kv[1])
-    if q >= threshold and sum(family(c) == fam for c, _ in preds) > 1: return dict(label=f"{fam} (variety unsure)", confidences=conf)
-    return dict(label=f"Not sure (best guess: {best}, {p:.0%})", confidences=conf)

@@ -12,7 +12,8 @@ from fastcore.basics import ifnone
 from .settings import UserError, settings
 from .data import family, image_extensions
 from .train import _write_json
-from .inference import Predictor, open_image, verdict
+from .core import open_image, verdict
+from .inference import Predictor
 
 # %% auto #0
 __all__ = ['read_photos', 'photo_metrics', 'contact_sheet', 'evaluate_photos']

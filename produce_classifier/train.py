@@ -18,6 +18,7 @@ from fastai.vision.all import (Callback, minimum, valley, TrainEvalCallback, CSV
                                Normalize, TimmBody, resnet18, resnet34, resnet50, resnet101, resnet152)
 import fastai, torchvision
 import produce_classifier
+from .core import _sha256
 
 # %% auto #0
 __all__ = ['IMAGENET_FAMILIES', 'get_arch', 'make_learner', 'FrozenBody', 'family_matrix', 'imagenet_classifier', 'FamilyPrior',
@@ -151,12 +152,6 @@ class LineProgress(Callback):
         print_row(self.recorder.metric_names)
 
 # %% ../nbs/01_train.ipynb #4c518d9b
-def _sha256(fn:Path) -> str:
-    h = hashlib.sha256()
-    with open(fn, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
-    return h.hexdigest()
-
 def _norm_stats(dls) -> dict:
     "The mean and std of the `Normalize` in `dls`'s batch transforms."
     norm = next(t for t in dls.after_batch.fs if isinstance(t, Normalize))

@@ -1,5 +1,5 @@
 "`produce-classifier publish` against a recording stand-in for the Hugging Face Hub on 127.0.0.1: what arrives, and one sentence for each way it can fail."
-import json, os, shutil, socket, subprocess
+import hashlib, json, os, shutil, socket, subprocess
 import pytest
 from hub_server import serve
 
@@ -27,6 +27,9 @@ def test_publish_uploads_the_model_examples_reports_and_card_in_one_commit(demo_
     assert state.repos['someone/produce']['name'] == 'produce' and state.repos['someone/produce'].get('type', 'model') == 'model'
     files = state.commits['someone/produce']
     assert files['model.pkl'] == (model_dir/'model.pkl').read_bytes() and files['model.json'] == (model_dir/'model.json').read_bytes()
+    info = json.loads(files['model.json'])  # the ONNX export, written beside the pickle and recorded, for CPU Spaces
+    assert files['model.onnx'] == (model_dir/'model.onnx').read_bytes() and info['onnx_sha256'] == hashlib.sha256(files['model.onnx']).hexdigest()
+    assert info['sha256'] == hashlib.sha256(files['model.pkl']).hexdigest()
     examples = sorted(f.name for f in (model_dir/'examples').iterdir())
     assert sorted(p.split('/', 1)[1] for p in files if p.startswith('examples/')) == examples and examples
     assert files['reports/metrics.json'] == (model_dir/'reports'/'metrics.json').read_bytes()
@@ -44,7 +47,7 @@ def test_publish_uploads_the_model_examples_reports_and_card_in_one_commit(demo_
 
 def test_publish_failures_are_one_sentence_and_leave_nothing(demo_model, hub, tmp_path):
     url, state = hub
-    model_dir = demo_model.parent
+    model_dir = tmp_path/'model'; shutil.copytree(demo_model.parent, model_dir)
     r = publish(model_dir, 'someone/produce', url, tmp_path, token=None)
     assert r.returncode == 1 and r.stderr.strip() == "error: Not logged in to Hugging Face: set HF_TOKEN or run `hf auth login`, then publish again."
     state.read_only.add('hf_read')

@@ -1,11 +1,12 @@
 """`produce-classifier space`: the Space folder served as a Space serves it, its push to a recording stand-in for the Hub,
 and its requirements resolved by pip for the Space's Python."""
-import json, os, socket, subprocess, sys, time
+import json, os, shutil, socket, subprocess, sys, time
 from pathlib import Path
 import pytest, yaml
 from gradio_client import Client, handle_file
 from packaging.specifiers import SpecifierSet
-from produce_classifier.hub import ZEROGPU_TORCH, SPACE_PYTHON, TORCH_CPU_INDEX, build_space
+from produce_classifier.hub import ZEROGPU_TORCH, SPACE_PYTHON, build_space
+from produce_classifier.serving import to_onnx
 from hub_server import serve
 
 @pytest.fixture
@@ -41,9 +42,11 @@ def test_space_serves_the_published_model_and_pushes_as_a_gradio_space(demo_mode
     r = _cli('space', '--model-repo', 'someone/produce', '--space', 'someone/produce-demo', '--hardware', 'cpu', '--out', str(space), env=env)
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in space.iterdir()) == ['README.md', 'app.py', 'produce_classifier', 'requirements.txt', 'settings.ini']
-    # only the folder: app.py run from it imports the library copy inside it, and gets the model from the Hub stand-in
+    # only the folder: app.py run from it imports the library copy inside it, and gets the model from the Hub stand-in;
+    # torch cannot be imported, as on the cpu Space, whose requirements do not have it
     port = _port()
-    app = subprocess.Popen([sys.executable, 'app.py'], cwd=space, env=dict(env, GRADIO_SERVER_PORT=str(port)),
+    serve_without_torch = "import runpy, sys; sys.modules['torch'] = None; runpy.run_path('app.py', run_name='__main__')"
+    app = subprocess.Popen([sys.executable, '-c', serve_without_torch], cwd=space, env=dict(env, GRADIO_SERVER_PORT=str(port)),
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         example = sorted((demo_model.parent/'examples').iterdir())[0]
@@ -58,7 +61,8 @@ def test_space_serves_the_published_model_and_pushes_as_a_gradio_space(demo_mode
         app.terminate(); app.wait(30)
     assert res['confidences'][0]['label'] == example.name.rsplit('_', 2)[0]  # examples are named CLASS_INDEX_100.jpg
     got = [p for m, p in state.requests if m == 'GET' and '/resolve/' in p]
-    assert any(p.endswith('/model.pkl') for p in got) and any(p.endswith('/model.json') for p in got)
+    assert any(p.endswith('/model.onnx') for p in got) and any(p.endswith('/model.json') for p in got)
+    assert not any(p.endswith('/model.pkl') for p in got)  # the cpu Space downloads only what it serves
     assert (tmp_path/'hf-home'/'hub'/'models--someone--produce').is_dir()  # downloaded once, into the Hub cache
     r = _cli('space', '--model-repo', 'someone/produce', '--space', 'someone/produce-demo', '--hardware', 'zero', '--out', str(space), '--push', env=env)
     assert r.returncode == 0, r.stderr
@@ -83,13 +87,20 @@ def test_space_failures_are_one_sentence(demo_model, hub, tmp_path):
     r = _cli('space', '--model-repo', 'someone/produce', '--out', str(tmp_path), env=_env(url, tmp_path))
     assert r.returncode == 1 and "exists and is not a Space folder this command wrote" in r.stderr
     # the app's side: a repo that is not there, a model cut short on the Hub, no network
-    load = "from produce_classifier.inference import Predictor, hub_model; Predictor(hub_model('{}'))"
+    load = "from produce_classifier.serving import hub_model, load_predictor; load_predictor(hub_model('{}'))"
     r = subprocess.run([sys.executable, '-c', load.format('someone/missing')], capture_output=True, text=True, env=_env(url, tmp_path/'a'), timeout=300)
     assert "There is no model repo someone/missing on the Hugging Face Hub (or it is private and no HF_TOKEN is set): check MODEL_REPO." in r.stderr
     state.repos['someone/cut'] = {}  # a model whose pickle arrived cut short
     state.commits['someone/cut'] = {'model.pkl': demo_model.read_bytes()[:-100], 'model.json': demo_model.with_suffix('.json').read_bytes()}
     r = subprocess.run([sys.executable, '-c', load.format('someone/cut')], capture_output=True, text=True, env=_env(url, tmp_path/'b'), timeout=300)
     assert "does not match the sha256 recorded in model.json: the file was changed or cut short" in r.stderr
+    model = tmp_path/'m'/'model.pkl'; model.parent.mkdir()
+    for f in ('model.pkl', 'model.json'): shutil.copy(demo_model.with_name(f), model.with_name(f))
+    onnx = to_onnx(model)  # and a model.onnx cut short, where the cpu Space looks first
+    state.repos['someone/cut-onnx'] = {}
+    state.commits['someone/cut-onnx'] = {'model.onnx': onnx.read_bytes()[:-100], 'model.json': model.with_suffix('.json').read_bytes()}
+    r = subprocess.run([sys.executable, '-c', load.format('someone/cut-onnx')], capture_output=True, text=True, env=_env(url, tmp_path/'d'), timeout=300)
+    assert "model.onnx does not match the sha256 recorded in model.json: the file was changed or cut short" in r.stderr
     port = _port()  # nothing listens there: no network
     r = subprocess.run([sys.executable, '-c', load.format('someone/produce')], capture_output=True, text=True, env=_env(f'http://127.0.0.1:{port}', tmp_path/'c'), timeout=300)
     assert "Could not download the model someone/produce from the Hugging Face Hub and it is not in the cache" in r.stderr
@@ -112,17 +123,13 @@ def test_zero_requirements_resolve_for_zerogpu(tmp_path):
     assert got['torch'] in SpecifierSet(ZEROGPU_TORCH) and got['gradio'] == str(gradio) and 'spaces' in got
     assert not {'nbdev', 'kaggle', 'kagglehub', 'pytest', 'playwright'} & set(got)
 
-def test_cpu_requirements_take_torch_from_its_cpu_index(tmp_path):
-    "The cpu Space pins torch's CPU wheels; what it installs besides them resolves for its Python."
-    reqs = build_space(tmp_path/'space', 'someone/produce', 'cpu').joinpath('requirements.txt').read_text()
-    lines = reqs.splitlines()
-    assert f'--extra-index-url {TORCH_CPU_INDEX}' in lines
-    torch_lines = [l for l in lines if l.startswith(('torch==', 'torchvision=='))]
-    assert len(torch_lines) == 2 and all(l.endswith('+cpu') for l in torch_lines)
-    # PyTorch's index is out of this machine's reach: resolve the rest with PyPI's torch of the same release in its place
-    pypi = '\n'.join(l.removesuffix('+cpu') for l in lines if not l.startswith('--'))
-    got = _resolve(pypi, tmp_path)
-    assert got['torch'] == torch_lines[0].split('==')[1].removesuffix('+cpu') and 'fastai' in got
+def test_cpu_requirements_resolve_without_torch(tmp_path):
+    "The cpu Space's requirements, with its Gradio, resolve for its Python, and install ONNX Runtime, not torch or fastai."
+    space = build_space(tmp_path/'space', 'someone/produce', 'cpu')
+    gradio = _front((space/'README.md').read_text())['sdk_version']
+    got = _resolve((space/'requirements.txt').read_text(), tmp_path, f'gradio=={gradio}')
+    assert 'onnxruntime' in got and got['gradio'] == str(gradio)
+    assert not {'torch', 'torchvision', 'fastai', 'scikit-learn', 'nvidia-cublas'} & set(got), sorted(got)
 
 def test_one_python_story():
     "pyproject.toml, the README, its Space front matter and the Space builder agree on Python, and this Python is one of them."
