@@ -39,6 +39,14 @@ def _to_gpu(pred:Answers):
     import torch
     if torch.cuda.is_available(): pred.to('cuda')
 
+def _load(pred:Answers, path:str|None):
+    "The upload at `path` loaded for `pred`, or the `UserError` its visitor sees: one upload's fault is its own."
+    try: return pred.load(path)
+    except UserError as e: return e
+    except Exception:  # a bug, not the visitor's doing: log it here; the other uploads in the batch are still answered
+        traceback.print_exc()
+        return UserError("Something went wrong while reading this photo: please try again or try another photo.")
+
 def make_classify(pred:Answers, threshold:float|None=None, k:int|None=None):
     "The batched Gradio handler for `pred`."
     def classify(paths:list[str]) -> list[list[dict]]:
@@ -49,14 +57,12 @@ def make_classify(pred:Answers, threshold:float|None=None, k:int|None=None):
             raise gr.Error("Something went wrong while classifying this photo: please try again or try another photo.", print_exception=False) from None
     def _classify(paths):
         _to_gpu(pred)
-        xs = []
-        for p in paths:
-            try: xs.append(pred.load(p))
-            except UserError as e: xs.append(e)
+        xs = [_load(pred, p) for p in paths]
         if len(xs) == 1 and isinstance(xs[0], UserError): raise gr.Error(str(xs[0]), print_exception=False)
         ok = [x for x in xs if not isinstance(x, UserError)]
         preds = iter(pred.top(ok, k) if ok else [])
-        return [[dict(label=str(x)) if isinstance(x, UserError) else verdict(next(preds), threshold) for x in xs]]
+        # in a batch a bad upload cannot fail alone: its answer says it is an error, and has no classes
+        return [[dict(label=f"Error: {x}", confidences={}) if isinstance(x, UserError) else verdict(next(preds), threshold) for x in xs]]
     return classify
 
 # %% ../nbs/04_app.ipynb #4b50d385

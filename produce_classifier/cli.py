@@ -109,6 +109,11 @@ def _space(args):
 _fmt = argparse.ArgumentDefaultsHelpFormatter
 _DATA_HELP = 'a folder or .zip holding the dataset (default: FRUITS360_DIR, [data] dir, then Kaggle)'
 
+def _at_least_1(s:str) -> int:
+    "`s` as a whole number of at least 1, or argparse's one-line error."
+    if not s.strip().isdigit() or int(s) < 1: raise argparse.ArgumentTypeError(f"{s!r} is not a whole number of at least 1")
+    return int(s)
+
 def _add_train(sub, cfg):
     "The `train` subcommand."
     t = sub.add_parser('train', formatter_class=_fmt, help='train a classifier and export model.pkl',
@@ -156,7 +161,7 @@ def _add_predict(sub, cfg):
                        description='Classify image files with an exported model and print the top classes of each.')
     p.add_argument('images', nargs='+', metavar='IMG', help='image files (JPEG, PNG, WebP, ...)')
     p.add_argument('--model', default=cfg.app.model_path, help='the exported model.pkl')
-    p.add_argument('--top-k', type=int, default=cfg.app.top_k, help='how many classes to show per image')
+    p.add_argument('--top-k', type=_at_least_1, default=cfg.app.top_k, help='how many classes to show per image')
     p.add_argument('--json', action='store_true', help='print JSON instead of one line per image')
     p.set_defaults(func=_predict)
     s = sub.add_parser('serve', formatter_class=_fmt, help='serve the web app (Gradio)',

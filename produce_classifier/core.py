@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #bb641f46
 from __future__ import annotations
-import hashlib, io, re, warnings
+import hashlib, io, json, math, re, warnings
 from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -12,7 +12,8 @@ from fastcore.basics import ifnone
 from .settings import UserError, settings
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'to_rgb', 'open_image', 'views', 'family', 'verdict', 'Answers']
+__all__ = ['MAX_PIXELS', 'FORMATS', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'to_rgb', 'open_image', 'views', 'family', 'verdict',
+           'Answers', 'model_info']
 
 # %% ../nbs/00_core.ipynb #db24de06
 def to_rgb(img:Image.Image) -> Image.Image:
@@ -29,12 +30,14 @@ def to_rgb(img:Image.Image) -> Image.Image:
 
 # %% ../nbs/00_core.ipynb #7395d8c9
 MAX_PIXELS = 64_000_000  # a 12 MP photo is 12M; anything this big is a bomb or a scan, not a photo of an apple
+FORMATS = 'JPEG, PNG, WebP, AVIF, GIF, BMP or TIFF'  # what Pillow opens that a phone or a browser uploads
 
 def open_image(src, # a path, bytes, file object or PIL image
                size:int=100, # the model's input size: JPEGs are decoded at no less than 4x this
                name:str|None=None, # what to call `src` in messages
               ) -> Image.Image:
     "`src` as an upright RGB image, or a `UserError` saying why it cannot be one."
+    if src is None: raise UserError("No photo was given: upload, paste or take a photo first.")
     name = name or (Path(src).name if isinstance(src, (str, Path)) else 'the upload')
     if isinstance(src, Image.Image): return to_rgb(src)
     if isinstance(src, bytes): src = io.BytesIO(src)
@@ -49,9 +52,10 @@ def open_image(src, # a path, bytes, file object or PIL image
             return to_rgb(img)
     except UserError: raise
     except FileNotFoundError: raise UserError(f"{name} does not exist: check the path.") from None
-    except UnidentifiedImageError: raise UserError(f"{name} is not an image this app can read: upload a JPEG, PNG or WebP photo.") from None
+    except UnidentifiedImageError: raise UserError(f"{name} is not an image this app can read: upload a {FORMATS} photo.") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning): raise UserError(f"{name} is too large to decode safely: upload a smaller photo.") from None
-    except (OSError, SyntaxError, ValueError) as e: raise UserError(f"{name} is truncated or corrupt ({e}): upload the photo again.") from None
+    except Exception as e:  # a decoder's complaint (OSError, ValueError, and a damaged AVIF's RuntimeError...) is about this file
+        raise UserError(f"{name} is truncated or corrupt ({e}): upload the photo again.") from None
 
 # %% ../nbs/00_core.ipynb #af006d17
 def views(img:Image.Image, # an opened photo
@@ -107,6 +111,8 @@ class Answers:
     def top(self, xs:list, k:int|None=None) -> list[list[tuple[str, float]]]:
         "The top `k` (label, calibrated probability) pairs of each of the loaded images `xs`, most probable first."
         k = min(ifnone(k, settings().app.top_k), len(self.vocab))
+        if k < 1: raise UserError(f"top_k is {k}: ask for at least 1 class.")
+        if not xs: return []
         p = np.asarray(self.probs(xs, calibrated=True), dtype=np.float64)
         return [[(self.vocab[i], float(row[i])) for i in np.argsort(-row, kind='stable')[:k]] for row in p]
 
@@ -135,3 +141,19 @@ def _is_offline(e:BaseException) -> bool:
         if isinstance(e, kinds): return True
         e = e.__cause__ or e.__context__
     return False
+
+# %% ../nbs/00_core.ipynb #8449fdd2
+def model_info(model:str|Path, # a model file (model.pkl or model.onnx) with model.json beside it
+               sha_key:str='sha256', # where model.json records `model`'s checksum
+              ) -> dict:
+    "`model`'s model.json, checked: it parses, its calibration is usable, and `model` matches the recorded sha256."
+    model = Path(model); fn = model.with_suffix('.json')
+    if not fn.is_file(): raise UserError(f"{fn} is missing: it holds the model's classes, calibration and checksum; copy it from where {model.name} was made, or export the model again.")
+    try: info = json.loads(fn.read_text())
+    except (ValueError, UnicodeDecodeError) as e: raise UserError(f"{fn} is not valid JSON ({e}): copy it again from where {model.name} was made, or export the model again.") from None
+    t = info.get('calibration', {}).get('temperature', 1.0) if isinstance(info, dict) else None
+    if not isinstance(t, (int, float)) or not 0 < t < math.inf: raise UserError(f"{fn} is not a model.json with a usable calibration (temperature {t!r}): export the model again.")
+    if info.get(sha_key) and _sha256(model) != info[sha_key]:
+        raise UserError(f"{model} does not match the sha256 recorded in {fn.name}: the file was changed or cut short; export or download it again "
+                        "(a pickle runs code when loaded: use only models from people you trust).")
+    return info

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from fastcore.basics import ifnone
 from .settings import UserError, settings
-from .core import Answers, _sha256, open_image, views
+from .core import Answers, model_info, open_image, views
 from .train import load_model
 from fastai.vision.all import Normalize, Resize
 
@@ -26,10 +26,7 @@ class Predictor(Answers):
                  device:str|torch.device='cpu', # where the model runs ('cuda' on a GPU; see `to`)
                 ):
         self.path = Path(ifnone(model, settings().app.model_path))
-        info_fn = self.path.with_suffix('.json')
-        self.info = json.loads(info_fn.read_text()) if info_fn.exists() else {}
-        if self.path.is_file() and self.info.get('sha256') and _sha256(self.path) != self.info['sha256']:
-            raise UserError(f"{self.path} does not match the sha256 recorded in {info_fn.name}: the file was changed or cut short; export or download it again.")
+        self.info = model_info(self.path) if self.path.is_file() else {}  # no file: `load_model` says how to make one
         learn = load_model(self.path)
         self.model, self.vocab = learn.model.eval(), list(learn.dls.vocab)
         self.act = getattr(learn.loss_func, 'activation', lambda x: x.softmax(-1))

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 from fastcore.basics import ifnone
 from .settings import UserError, settings
-from .core import Answers, _is_offline, _sha256, open_image, views
+from .core import Answers, _is_offline, _sha256, model_info, open_image, views
 
 # %% auto #0
 __all__ = ['to_onnx', 'center_square', 'OnnxPredictor', 'load_predictor', 'hub_model']
@@ -52,12 +52,9 @@ class OnnxPredictor(Answers):
     def __init__(self, model:str|Path, # a model.onnx, with its model.json beside it
                  crops:bool|None=None, # classify big photos whole and as tiles (`views`); default: `[app] crops`
                 ):
-        self.path = Path(model); info_fn = self.path.with_suffix('.json')
-        if not self.path.is_file() or not info_fn.is_file():
-            raise UserError(f"No model at {self.path} with a model.json beside it: write one with `to_onnx` (or `produce-classifier publish`).")
-        self.info = json.loads(info_fn.read_text())
-        if self.info.get('onnx_sha256') and _sha256(self.path) != self.info['onnx_sha256']:
-            raise UserError(f"{self.path} does not match the sha256 recorded in {info_fn.name}: the file was changed or cut short; export or download it again.")
+        self.path = Path(model)
+        if not self.path.is_file(): raise UserError(f"No model at {self.path}: write one with `to_onnx` (or `produce-classifier publish`).")
+        self.info = model_info(self.path, 'onnx_sha256')
         import onnxruntime as ort
         self.session = ort.InferenceSession(str(self.path), providers=['CPUExecutionProvider'])
         self.vocab, self.size, self.crops = self.info['vocab'], self.info['size'], ifnone(crops, settings().app.crops)

@@ -45,7 +45,7 @@ def test_client_gets_the_class_of_fruits360_images(sample_app, sample_model, sam
 def test_client_gets_the_clear_error_for_a_text_file(sample_app, tmp_path):
     from gradio_client.exceptions import AppError
     txt = tmp_path/'shopping-list.txt'; txt.write_text('apples, pears')
-    with pytest.raises(AppError, match=r"shopping-list.txt is not an image this app can read: upload a JPEG, PNG or WebP photo."):
+    with pytest.raises(AppError, match=r"shopping-list.txt is not an image this app can read: upload a JPEG, PNG, WebP, AVIF, GIF, BMP or TIFF photo."):
         Client(sample_app, verbose=False).predict(handle_file(str(txt)), api_name='/predict')
 
 @pytest.fixture(scope='module')

@@ -1,6 +1,9 @@
 "Inference as users meet it: `produce-classifier predict` on real files, and the Predictor on 12 MP phone photos."
-import json, subprocess
+import io, json, shutil, subprocess
+import numpy as np
 import pytest
+from PIL import Image
+from produce_classifier.settings import UserError
 from produce_classifier.inference import Predictor, open_image
 from conftest import PHOTOS
 
@@ -22,7 +25,7 @@ def test_predict_cli_bad_files_are_one_sentence_each(sample_model, sample, tmp_p
     good = sorted((sample/'Test'/'Banana 1').iterdir())[0]
     r = predict(txt, tmp_path/'gone.jpg', good, '--model', sample_model)
     assert r.returncode == 1 and 'Traceback' not in r.stderr
-    assert r.stderr.splitlines() == ["error: notes.txt is not an image this app can read: upload a JPEG, PNG or WebP photo.",
+    assert r.stderr.splitlines() == ["error: notes.txt is not an image this app can read: upload a JPEG, PNG, WebP, AVIF, GIF, BMP or TIFF photo.",
                                      "error: gone.jpg does not exist: check the path."]
     assert r.stdout.startswith(f"{good}: ")  # the good file is still classified
 
@@ -38,3 +41,62 @@ def test_phone_photos_decode_reduced_and_match_learn_predict_top1(sample_model):
         _, idx, theirs = learn_.predict(str(fn))
         assert int(ours.argmax()) == int(idx) or (theirs.max() - theirs[ours.argmax()]) < 0.02, fn.name
         assert (ours - theirs).abs().max() < 0.05, fn.name  # reduced decode: close, not bit-identical
+
+def _bad_files(tmp_path) -> dict:
+    "A damaged AVIF (libavif raises RuntimeError, not OSError) and a TIFF cut short, as a visitor might upload them."
+    img = Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 96, 3), dtype=np.uint8))
+    out = {}
+    for fmt, fix in [('AVIF', lambda d: d[:200] + bytes(64) + d[264:]), ('TIFF', lambda d: d[:len(d) // 3])]:
+        buf = io.BytesIO(); img.save(buf, fmt); fn = tmp_path/f'bad.{fmt.lower()}'
+        fn.write_bytes(fix(buf.getvalue())); out[fmt] = fn
+    return out
+
+def test_one_bad_upload_never_fails_its_batch(sample_model, sample, tmp_path):
+    "The app's batched handler, as Gradio calls it: 7 good uploads with a damaged AVIF, a cut TIFF or an empty request."
+    from produce_classifier.app import make_classify
+    pred = Predictor(sample_model)
+    classify = make_classify(pred, threshold=0.0)
+    good = [sorted(d.iterdir())[0] for d in sorted((sample/'Test').iterdir())[:7]]
+    alone = [r[0][0] for r in pred.predict(good)]
+    for bad in [*_bad_files(tmp_path).values(), None]:
+        ans = classify([*map(str, good[:3]), None if bad is None else str(bad), *map(str, good[3:])])[0]
+        assert [a['label'] for a in ans[:3] + ans[4:]] == alone  # every good upload keeps its own answer
+        assert ans[3]['label'].startswith('Error: ') and ans[3]['confidences'] == {}, ans[3]
+        assert ('truncated or corrupt' in ans[3]['label'] or 'not an image' in ans[3]['label']) if bad else 'No photo was given' in ans[3]['label']
+
+def test_fuzzed_images_give_a_class_or_a_sentence(sample_model):
+    "A few hundred seeded byte mutations of JPEG, PNG, TIFF, AVIF and WebP files: each is classified or refused in one sentence."
+    pred, rng = Predictor(sample_model, crops=False), np.random.default_rng(17)
+    img = Image.fromarray(rng.integers(0, 255, (64, 96, 3), dtype=np.uint8))
+    seeds = {}
+    for fmt in ('JPEG', 'PNG', 'TIFF', 'AVIF', 'WEBP'):
+        buf = io.BytesIO(); img.save(buf, fmt); seeds[fmt] = buf.getvalue()
+    answered = refused = 0
+    for i in range(400):
+        d = bytearray(seeds[list(seeds)[i % 5]])
+        for _ in range(rng.integers(1, 8)): d[rng.integers(0, len(d))] = rng.integers(0, 256)
+        if rng.random() < 0.3: d = d[:rng.integers(1, len(d))]
+        try: pred.predict([bytes(d)], k=1); answered += 1
+        except UserError as e: refused += 1; assert str(e).startswith('the upload '), e
+    assert answered + refused == 400 and answered and refused
+
+def test_cli_files_and_model_json_faults_are_sentences(sample_model, sample, tmp_path):
+    bad = _bad_files(tmp_path)
+    good = sorted((sample/'Test'/'Banana 1').iterdir())[0]
+    r = predict(bad['AVIF'], good, bad['TIFF'], '--model', sample_model)
+    assert r.returncode == 1 and 'Traceback' not in r.stderr and r.stdout.startswith(f"{good}: ")
+    assert len(r.stderr.splitlines()) == 2 and all(l.startswith(('error: bad.avif ', 'error: bad.tiff ')) for l in r.stderr.splitlines())
+    r = predict(good, '--model', sample_model, '--top-k', '0')
+    assert r.returncode == 2 and "argument --top-k: '0' is not a whole number of at least 1" in r.stderr
+    r = predict(good, '--model', sample_model, '--top-k', '-1')
+    assert r.returncode == 2 and "argument --top-k: '-1' is not a whole number of at least 1" in r.stderr
+    assert Predictor(sample_model).predict([]) == []
+    model = tmp_path/'m'/'model.pkl'; model.parent.mkdir(); shutil.copy(sample_model, model)
+    for text, says in [(None, 'model.json is missing'), ('{"vocab": [', 'model.json is not valid JSON'),
+                       (json.dumps(dict(json.loads(sample_model.with_suffix('.json').read_text()), calibration={'temperature': 0})), 'usable calibration (temperature 0)')]:
+        model.with_suffix('.json').unlink(missing_ok=True)
+        if text: model.with_suffix('.json').write_text(text)
+        r = predict(good, '--model', model)
+        assert r.returncode == 1 and 'Traceback' not in r.stderr and says in r.stderr, r.stderr
+        from produce_classifier.app import make_demo
+        assert says in str(make_demo(model).config), says  # the app starts, on its page saying what is wrong
