@@ -32,7 +32,7 @@ def _train(args):
     from produce_classifier.data import get_fruits360
     from produce_classifier.train import train
     train(get_fruits360(args.data), arch=args.arch, size=args.size, bs=args.bs, epochs=args.epochs, freeze_epochs=args.freeze_epochs,
-          lr=args.lr, seed=args.seed, pretrained=args.pretrained, out=args.out, resume=args.resume, lr_find_iters=args.lr_find_iters,
+          lr=args.lr, seed=args.seed, pretrained=args.pretrained, out=args.out, resume=args.resume, keep_checkpoints=args.keep_checkpoints, lr_find_iters=args.lr_find_iters,
           classes=args.classes, max_per_class=args.max_per_class, bg_p=args.bg_p, bg_dir=args.bg_dir, outlier_n=args.outlier_n,
           finetune=args.finetune, prior=args.prior, composite_p=args.composite_p)
     print(_summary(args.out))
@@ -139,7 +139,8 @@ def _add_train(sub, cfg):
     t.add_argument('--bg-dir', default=cfg.train.bg_dir or None, help='a folder of background photos to crop from (default: procedural backgrounds only)')
     t.add_argument('--outlier-n', type=int, default=cfg.train.outlier_n, help='non-produce images per batch for learning "not sure" (0: off)')
     t.add_argument('--out', default='models/model.pkl', help='where to write model.pkl (model.json, plots, history and checkpoints go beside it)')
-    t.add_argument('--resume', action='store_true', help='continue an interrupted run from its last checkpoint beside --out')
+    t.add_argument('--resume', action='store_true', help='continue an interrupted run from its last checkpoint beside --out (same settings)')
+    t.add_argument('--keep-checkpoints', action='store_true', help='keep checkpoints/ beside --out after the run (removed by default)')
     t.set_defaults(func=_train)
 
 def _add_evaluate(sub, cfg):

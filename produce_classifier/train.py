@@ -14,7 +14,7 @@ from fastcore.basics import ifnone
 from .settings import UserError, settings
 from .data import get_dls, image_files, test_dl, family, _is_offline  # first: it quiets a fastai import warning
 from .robustness import OutlierExposure, calibrate
-from fastai.vision.all import (Callback, minimum, valley, TrainEvalCallback, CSVLogger, ProgressCallback, noop, Learner, accuracy, load_learner, set_seed, vision_learner,
+from fastai.vision.all import (Callback, CancelFitException, minimum, valley, TrainEvalCallback, CSVLogger, ProgressCallback, noop, Learner, accuracy, load_learner, set_seed, vision_learner,
                                Normalize, TimmBody, resnet18, resnet34, resnet50, resnet101, resnet152)
 import fastai, torchvision
 import produce_classifier
@@ -22,7 +22,7 @@ from .core import _sha256
 
 # %% auto #0
 __all__ = ['IMAGENET_FAMILIES', 'get_arch', 'make_learner', 'FrozenBody', 'family_matrix', 'imagenet_classifier', 'FamilyPrior',
-           'Checkpoint', 'print_row', 'LineProgress', 'export', 'save_examples', 'load_model', 'train']
+           'Checkpoint', 'History', 'print_row', 'LineProgress', 'export', 'save_examples', 'load_model', 'train']
 
 # %% ../nbs/01_train.ipynb #f974d1f1
 _RESNETS = {f.__name__: f for f in (resnet18, resnet34, resnet50, resnet101, resnet152)}
@@ -112,15 +112,24 @@ class FamilyPrior(nn.Module):
         return self.model[1](f).float().log_softmax(-1) + self.weight * prior.clamp_min(1e-12).log()  # a floor: a prior can doubt, never veto
 
 # %% ../nbs/01_train.ipynb #2aad41d3
+def _write_failed(fn:Path, e:Exception, then:str) -> UserError:
+    "The sentence for a write of `fn` that failed with `e` (disk full, a file-size limit)."
+    why = getattr(e, 'strerror', None) or str(e).splitlines()[0][:100]
+    return UserError(f"Could not write {fn} ({why}): free some disk space (or raise the file-size limit), {then}.")
+
 class Checkpoint(Callback):
     "Save a resumable checkpoint every epoch and keep the weights with the best validation loss."
     order = 60  # after the Recorder has the epoch's validation loss
-    def __init__(self, phase:str, state:dict, start:int=0): self.phase, self.state, self.start = phase, state, start
+    def __init__(self, phase:str, state:dict, start:int=0): self.phase, self.state, self.start, self.error = phase, state, start, None
 
     def _save(self, name:str, with_opt:bool):
-        "Save to `name.pth` atomically."
-        tmp = self.learn.save(f'{name}-partial', with_opt=with_opt)
-        os.replace(tmp, tmp.with_name(f'{name}.pth'))
+        "Save to `name.pth` atomically; a failed write leaves the previous checkpoint and no partial file."
+        part = self.learn.path/self.learn.model_dir/f'{name}-partial.pth'
+        try: os.replace(self.learn.save(part.stem, with_opt=with_opt), part.with_name(f'{name}.pth'))
+        except (OSError, RuntimeError) as e:  # torch.save reports a failed write (disk full, file-size limit) as RuntimeError
+            part.unlink(missing_ok=True)
+            self.error = _write_failed(part.with_name(f'{name}.pth'), e, 'then run again with --resume')
+            raise CancelFitException  # fastai ends the fit cleanly; `train` raises `error`, unwrapped
 
     def after_epoch(self):
         if self.epoch < self.start: return  # an epoch fastai skips when resuming
@@ -131,6 +140,16 @@ class Checkpoint(Callback):
         self._save('last', with_opt=True)
         self.state.update(phase=self.phase, epoch=self.epoch)
         _write_json(Path(self.learn.path/self.learn.model_dir/'state.json'), self.state)
+
+class History(CSVLogger):
+    "fastai's `CSVLogger`, writing the column names once however many phases and resumed runs append to the file."
+    def before_fit(self):
+        fn = self.path/self.fname
+        had_rows = self.append and fn.is_file() and fn.stat().st_size > 0
+        super().before_fit()
+        if had_rows:  # `CSVLogger` wrote the header again: take it back off
+            self.file.close(); fn.write_text(''.join(fn.read_text().splitlines(keepends=True)[:-1]))
+            self.file = fn.open('a')
 
 # %% ../nbs/01_train.ipynb #9d50790b
 def _write_json(fn:Path, d:dict):
@@ -166,7 +185,8 @@ def export(learn:Learner, out:str|Path, info:dict|None=None) -> Path:
     learn.remove_cbs(cbs)
     if hasattr(learn, 'mixed_precision'): learn.to_fp32()  # the exported model runs anywhere, CPUs included
     try:
-        learn.export(tmp)
+        try: learn.export(tmp)
+        except (OSError, RuntimeError) as e: raise _write_failed(out, e, 'then export again; the previous model is untouched') from None
         meta = dict(vocab=list(learn.dls.vocab), size=learn.dls.after_item.size[0] if hasattr(learn.dls.after_item, 'size') else None,
                     normalize=_norm_stats(learn.dls), sha256=_sha256(tmp), date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
                     versions=dict(produce_classifier=produce_classifier.__version__, fastai=fastai.__version__, torch=torch.__version__,
@@ -227,7 +247,8 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
           seed:int|None=None, # seed of the split, the sampling and the initialisation; default: `[train] seed`
           pretrained:bool|None=None, # start from ImageNet weights; default: `[train] pretrained`
           out:str|Path='models/model.pkl', # where to export the model (`model.json`, plots, history, checkpoints beside it)
-          resume:bool=False, # continue from the last checkpoint beside `out`
+          resume:bool=False, # continue from the last checkpoint beside `out` (with the same settings)
+          keep_checkpoints:bool=False, # keep `checkpoints/` beside `out` after a finished run (by default removed: hundreds of MB)
           lr_find_iters:int|None=None, # iterations of `lr_find`; default: `[train] lr_find_iters`
           progress:bool|None=None, # progress bars; default: when stdout is a terminal, else one line per epoch
           outlier_n:int|None=None, # non-produce images added to each batch (outlier exposure, for "not sure"); default: `[train] outlier_n`
@@ -248,6 +269,11 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
     out = Path(out).absolute(); ckpt = out.parent/'checkpoints'
     state = json.loads((ckpt/'state.json').read_text()) if resume and (ckpt/'state.json').exists() else None
     if resume and state is None: raise UserError(f"Nothing to resume: no checkpoint in {ckpt}; train without --resume first.")
+    asked = dict(arch=arch, seed=seed, pretrained=pretrained, epochs=epochs, freeze_epochs=freeze_epochs, size=size,
+                 finetune=finetune, prior=prior, composite_p=composite_p)
+    if state and (diff := [k for k, v in asked.items() if k in state and state[k] != v]):
+        raise UserError(f"The checkpoint in {ckpt} was made with {', '.join(f'{k}={state[k]}' for k in diff)}, not "
+                        f"{', '.join(f'{k}={asked[k]}' for k in diff)}: resume with the same settings, or train without --resume.")
     set_seed(seed, reproducible=True)
     dls = get_dls(root, size=size, bs=bs, seed=seed, composite_p=composite_p, **kwargs)
     # a head on frozen features: a linear probe on average-pooled features (max-pooling and a hidden layer fit the studio look)
@@ -263,8 +289,7 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
             sugg = learn.lr_find(num_it=ifnone(lr_find_iters, cfg.train.lr_find_iters), show_plot=False, suggest_funcs=(minimum, valley))
             lr = float(sugg.minimum if head_only else sugg.valley)
             _plot_lr_find(learn, out.parent/'lr_find.png', lr)
-        state = dict(lr=lr, arch=arch, seed=seed, pretrained=pretrained, epochs=epochs, freeze_epochs=freeze_epochs, size=size,
-                     finetune=finetune, prior=prior, composite_p=composite_p)
+        state = dict(lr=lr, **asked)
     phases, first, start = _phases(pretrained, freeze_epochs, epochs, state['lr'], finetune), 0, 0
     if resume:
         i = [p[0] for p in phases].index(state['phase'])
@@ -273,9 +298,11 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
     t0 = time.time()
     for name, n, fit_kw in phases[first:]:
         learn.freeze() if name == 'frozen' else learn.unfreeze()
-        cbs = [CSVLogger(out.parent/'history.csv', append=resume or name != phases[0][0]), Checkpoint(name, state, start)]
+        ck = Checkpoint(name, state, start)
+        cbs = [History(out.parent/'history.csv', append=resume or name != phases[0][0]), ck]
         if outlier_n: cbs.append(OutlierExposure(outlier_n, seed=seed))
         with learn.added_cbs(cbs): learn.fit_one_cycle(n, start_epoch=start, **fit_kw)
+        if ck.error: raise ck.error
         start = 0
     fit_seconds = time.time() - t0
     learn.load('best', with_opt=False)
@@ -290,4 +317,5 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
                             dataset=dict(root=str(Path(root).absolute()), kaggle_handle=cfgd.kaggle_handle, kaggle_version=cfgd.kaggle_version),
                             fit_seconds=round(fit_seconds, 2)))
     save_examples(root, out.parent/'examples', list(dls.vocab), seed=seed)
+    if not keep_checkpoints: shutil.rmtree(ckpt, ignore_errors=True)  # the run is finished: nothing left to resume
     return learn

@@ -54,10 +54,13 @@ def test_killed_training_resumes_to_a_model(synth, tmp_path):
     assert 1 <= killed_at < 5 and not out.exists()
     r = cli(*args, '--resume')
     assert r.returncode == 0, r.stdout + r.stderr
-    assert out.exists() and _state(out)['epoch'] == 5
+    assert out.exists() and not (out.parent/'checkpoints').exists()  # finished: the checkpoints are gone
     rows = [l.split() for l in r.stdout.splitlines() if l[:1].isdigit()]
     trained_epochs = [int(row[0]) for row in rows if len(row) == 5]
     assert trained_epochs == list(range(killed_at + 1, 6))  # finished epochs were not trained again
+    history = (out.parent/'history.csv').read_text().splitlines()
+    assert history[0].startswith('epoch,') and sum(l.startswith('epoch') for l in history) == 1  # one header, both runs' rows
+    assert sorted({int(l.split(',')[0]) for l in history[1:]}) == list(range(6))
 
 def test_resume_without_checkpoint_says_so(synth, tmp_path):
     with pytest.raises(UserError, match="Nothing to resume"):
@@ -86,3 +89,27 @@ def test_pretrained_weights_offline_is_one_sentence(synth, tmp_path, monkeypatch
     assert 'Cannot download the ImageNet weights for resnet18' in msg and 'resnet18-' in msg
     assert str(tmp_path/'torch'/'hub'/'checkpoints') in msg and '--no-pretrained' in msg
     assert not (tmp_path/'model.pkl').exists()
+
+def test_resume_refuses_other_settings(synth, tmp_path):
+    out = tmp_path/'models'/'model.pkl'
+    r = cli('train', '--data', synth, *FAST, '--epochs', 1, '--out', out, '--keep-checkpoints')
+    assert r.returncode == 0 and (out.parent/'checkpoints'/'state.json').exists(), r.stderr
+    args = ['train', '--data', synth, '--bs', '16', '--lr', '1e-2', '--no-pretrained', '--epochs', 1, '--out', out, '--resume']
+    r = cli(*args, '--arch', 'resnet18', '--size', 48)
+    assert r.returncode == 1 and r.stderr.strip() == (f"error: The checkpoint in {out.parent/'checkpoints'} was made with size=32, not size=48: "
+                                                       "resume with the same settings, or train without --resume.")
+    r = cli(*args, '--arch', 'resnet34', '--size', 32)
+    assert r.returncode == 1 and "was made with arch=resnet18, not arch=resnet34" in r.stderr and 'Traceback' not in r.stderr
+
+def test_a_failed_checkpoint_write_is_one_sentence_and_leaves_no_partial_file(synth, tmp_path):
+    "A file-size limit (as a full disk would) stops the first checkpoint write: one sentence, no partial file, no model."
+    import resource
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get the error, not the signal that kills
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8 << 20, 8 << 20))  # resnet18's weights are 45 MB
+    out = tmp_path/'models'/'model.pkl'
+    r = cli('train', '--data', synth, *FAST, '--epochs', 1, '--out', out, preexec_fn=limit)
+    assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr
+    assert r.stderr.strip().startswith(f"error: Could not write {out.parent/'checkpoints'/'best.pth'} (") and r.stderr.strip().endswith(
+        "free some disk space (or raise the file-size limit), then run again with --resume.")
+    assert not list(out.parent.rglob('*partial*')) and not out.exists()
