@@ -14,7 +14,7 @@ from .core import Answers, family, verdict
 from .serving import hub_model, load_predictor
 
 # %% auto #0
-__all__ = ['Photo', 'Verdict', 'make_classify', 'make_demo']
+__all__ = ['MAX_FILE_SIZE', 'Photo', 'Verdict', 'make_classify', 'make_demo']
 
 # %% ../nbs/04_app.ipynb #566d94f2
 class Photo(gr.Image):
@@ -89,6 +89,8 @@ def _guidance(msg:str) -> gr.Blocks:
     return demo
 
 # %% ../nbs/04_app.ipynb #7367d42e
+MAX_FILE_SIZE = '20mb'  # for `launch(max_file_size=...)`: a 12 MP phone photo is 3-8 MB; bigger uploads are refused before they are stored
+
 def _model_path(model, cfg) -> Path:
     "The model to serve: `model`, else `MODEL_PATH`, else the Hub repo `MODEL_REPO` or `[app] model_repo`, else `[app] model_path`."
     if model or os.environ.get('MODEL_PATH'): return Path(model or os.environ['MODEL_PATH'])
@@ -102,7 +104,8 @@ def make_demo(model:str|Path|None=None, # model.pkl; default: `MODEL_PATH`, `MOD
     try: path = _model_path(model, cfg); pred = load_predictor(path)
     except UserError as e: return _guidance(str(e))
     examples = sorted((path.parent/'examples').glob('*.*'))
-    with gr.Blocks(title='Produce classifier') as demo:
+    # uploads are deleted an hour after they arrive (and all of them when the app restarts): a photo is not kept
+    with gr.Blocks(title='Produce classifier', delete_cache=(3600, 3600)) as demo:
         gr.Markdown(f"# Produce classifier\n\n{_description(pred.vocab)}")
         with gr.Row():
             photo = Photo(type='filepath', sources=['upload', 'webcam', 'clipboard'], label='Photo of produce')

@@ -89,8 +89,8 @@ def _predict(args):
 
 def _serve(args):
     "Serve the web app."
-    from produce_classifier.app import make_demo
-    make_demo(args.model).launch(server_name=args.host, server_port=args.port, share=args.share)
+    from produce_classifier.app import MAX_FILE_SIZE, make_demo
+    make_demo(args.model).launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_FILE_SIZE)
 
 def _publish(args):
     "Upload a model folder to the Hugging Face Hub."

@@ -12,8 +12,8 @@ from fastcore.basics import ifnone
 from .settings import UserError, settings
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'FORMATS', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'to_rgb', 'open_image', 'views', 'family', 'verdict',
-           'Answers', 'model_info']
+__all__ = ['MAX_PIXELS', 'MAX_FULL_PIXELS', 'FORMATS', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'to_rgb', 'open_image', 'views',
+           'family', 'verdict', 'Answers', 'model_info']
 
 # %% ../nbs/00_core.ipynb #db24de06
 def to_rgb(img:Image.Image) -> Image.Image:
@@ -30,6 +30,7 @@ def to_rgb(img:Image.Image) -> Image.Image:
 
 # %% ../nbs/00_core.ipynb #7395d8c9
 MAX_PIXELS = 64_000_000  # a 12 MP photo is 12M; anything this big is a bomb or a scan, not a photo of an apple
+MAX_FULL_PIXELS = 16_000_000  # for formats decoded whole (all but JPEG): a third of a second and 48 MB at this size
 FORMATS = 'JPEG, PNG, WebP, AVIF, GIF, BMP or TIFF'  # what Pillow opens that a phone or a browser uploads
 
 def open_image(src, # a path, bytes, file object or PIL image
@@ -48,6 +49,9 @@ def open_image(src, # a path, bytes, file object or PIL image
             if img.width * img.height > MAX_PIXELS:
                 raise UserError(f"{name} is {img.width}x{img.height} pixels, more than this app accepts ({MAX_PIXELS // 1_000_000} megapixels): upload a smaller photo.")
             if img.format == 'JPEG': img.draft('RGB', (4 * size, 4 * size))
+            elif img.width * img.height > MAX_FULL_PIXELS:  # no reduced decoding: a small file could cost seconds and a GB
+                raise UserError(f"{name} is a {img.width}x{img.height} {img.format}, which must be decoded whole, more than this app does "
+                                f"({MAX_FULL_PIXELS // 1_000_000} megapixels): upload it as a JPEG, or smaller.")
             img.load()
             return to_rgb(img)
     except UserError: raise

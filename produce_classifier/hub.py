@@ -168,12 +168,12 @@ The model comes from MODEL_PATH, else the Hub repo MODEL_REPO or settings.ini's 
 checked against its model.json), else settings.ini's [app] model_path (models/model.pkl); the port from Gradio's own
 GRADIO_SERVER_PORT. Without a model the page explains how to make one (`produce-classifier demo`).
 """
-from produce_classifier.app import make_demo
+from produce_classifier.app import MAX_FILE_SIZE, make_demo
 
 demo = make_demo()
 
 if __name__ == "__main__":
-    demo.launch()
+    demo.launch(max_file_size=MAX_FILE_SIZE)
 '''
 SPACE_PYTHON = '3.12.12'  # one of ZeroGPU's two Pythons (3.10.13 is the other); the pinned libraries need 3.11.5 or newer
 ZEROGPU_TORCH = '>=2.1.0,!=2.3.*'  # the torch releases ZeroGPU supports (Hugging Face's Spaces docs)

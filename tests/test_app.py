@@ -1,9 +1,10 @@
 "The web app over its real interfaces: the Gradio API with gradio_client, and a real browser (Debian's Chromium, Playwright)."
 import json, shutil, socket
+import numpy as np
 from pathlib import Path
 import pytest
 from gradio_client import Client, handle_file
-from produce_classifier.app import make_demo
+from produce_classifier.app import MAX_FILE_SIZE, make_demo
 from conftest import PHOTOS
 
 CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
@@ -18,7 +19,7 @@ def serve(model):
     "Launch the app for `model` on 127.0.0.1; return (demo, url)."
     demo = make_demo(model)
     port = _port()
-    demo.launch(server_name='127.0.0.1', server_port=port, prevent_thread_lock=True, quiet=True)
+    demo.launch(server_name='127.0.0.1', server_port=port, prevent_thread_lock=True, quiet=True, max_file_size=MAX_FILE_SIZE)  # as app.py
     return demo, f'http://127.0.0.1:{port}/'
 
 @pytest.fixture(scope='module')
@@ -47,6 +48,16 @@ def test_client_gets_the_clear_error_for_a_text_file(sample_app, tmp_path):
     txt = tmp_path/'shopping-list.txt'; txt.write_text('apples, pears')
     with pytest.raises(AppError, match=r"shopping-list.txt is not an image this app can read: upload a JPEG, PNG, WebP, AVIF, GIF, BMP or TIFF photo."):
         Client(sample_app, verbose=False).predict(handle_file(str(txt)), api_name='/predict')
+
+def test_an_upload_over_the_size_limit_is_refused_and_not_kept(sample_app, tmp_path):
+    "A 21 MB upload (the limit is 20 MB) is refused before it is stored; the app still answers the next photo."
+    import gradio
+    big = tmp_path/'huge-photo.jpg'; big.write_bytes(np.random.default_rng(0).bytes(21 << 20))
+    client = Client(sample_app, verbose=False)
+    with pytest.raises(Exception, match=r'(?i)size|413|large'):
+        client.predict(handle_file(str(big)), api_name='/predict')
+    cache = Path(gradio.utils.get_upload_folder())
+    assert not [f for f in cache.rglob('huge-photo.jpg')]
 
 @pytest.fixture(scope='module')
 def browser():
