@@ -10,6 +10,9 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from fastcore.basics import ifnone
 from .settings import UserError, settings
+try:  # HEIC/HEIF, what iPhones save by default, opens like any format once pillow-heif registers its opener
+    import pillow_heif; pillow_heif.register_heif_opener()
+except ImportError: pass
 
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'MAX_FULL_PIXELS', 'FORMATS', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'to_rgb', 'open_image', 'views',
@@ -31,7 +34,7 @@ def to_rgb(img:Image.Image) -> Image.Image:
 # %% ../nbs/00_core.ipynb #7395d8c9
 MAX_PIXELS = 64_000_000  # a 12 MP photo is 12M; anything this big is a bomb or a scan, not a photo of an apple
 MAX_FULL_PIXELS = 16_000_000  # for formats decoded whole (all but JPEG): a third of a second and 48 MB at this size
-FORMATS = 'JPEG, PNG, WebP, AVIF, GIF, BMP or TIFF'  # what Pillow opens that a phone or a browser uploads
+FORMATS = 'JPEG, HEIC, PNG, WebP, AVIF, GIF, BMP or TIFF'  # what opens here that a phone or a browser uploads
 
 def open_image(src, # a path, bytes, file object or PIL image
                size:int=100, # the model's input size: JPEGs are decoded at no less than 4x this

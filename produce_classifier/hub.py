@@ -178,8 +178,8 @@ if __name__ == "__main__":
 SPACE_PYTHON = '3.12.12'  # one of ZeroGPU's two Pythons (3.10.13 is the other); the pinned libraries need 3.11.5 or newer
 ZEROGPU_TORCH = '>=2.1.0,!=2.3.*'  # the torch releases ZeroGPU supports (Hugging Face's Spaces docs)
 HARDWARE = {'zero': 'zero-a10g', 'cpu': 'cpu-basic'}  # the Hub's names for ZeroGPU and the free CPU
-SERVING = {'zero': ('torch', 'torchvision', 'fastai', 'timm', 'huggingface_hub'),  # the pickle on CUDA (timm: timm models)
-           'cpu': ('onnxruntime', 'fastcore', 'huggingface_hub')}  # model.onnx: no torch, no fastai
+SERVING = {'zero': ('torch', 'torchvision', 'fastai', 'timm', 'huggingface_hub', 'pillow_heif'),  # the pickle on CUDA (timm: timm models)
+           'cpu': ('onnxruntime', 'fastcore', 'huggingface_hub', 'pillow_heif')}  # model.onnx: no torch, no fastai; HEIC photos
 
 def _version(name:str) -> str|None:
     "The installed version of `name` without its local tag (`+cu130`), or None."

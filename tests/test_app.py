@@ -46,7 +46,7 @@ def test_client_gets_the_class_of_fruits360_images(sample_app, sample_model, sam
 def test_client_gets_the_clear_error_for_a_text_file(sample_app, tmp_path):
     from gradio_client.exceptions import AppError
     txt = tmp_path/'shopping-list.txt'; txt.write_text('apples, pears')
-    with pytest.raises(AppError, match=r"shopping-list.txt is not an image this app can read: upload a JPEG, PNG, WebP, AVIF, GIF, BMP or TIFF photo."):
+    with pytest.raises(AppError, match=r"shopping-list.txt is not an image this app can read: upload a JPEG, HEIC, PNG, WebP, AVIF, GIF, BMP or TIFF photo."):
         Client(sample_app, verbose=False).predict(handle_file(str(txt)), api_name='/predict')
 
 def test_an_upload_over_the_size_limit_is_refused_and_not_kept(sample_app, tmp_path):

@@ -25,7 +25,7 @@ def test_predict_cli_bad_files_are_one_sentence_each(sample_model, sample, tmp_p
     good = sorted((sample/'Test'/'Banana 1').iterdir())[0]
     r = predict(txt, tmp_path/'gone.jpg', good, '--model', sample_model)
     assert r.returncode == 1 and 'Traceback' not in r.stderr
-    assert r.stderr.splitlines() == ["error: notes.txt is not an image this app can read: upload a JPEG, PNG, WebP, AVIF, GIF, BMP or TIFF photo.",
+    assert r.stderr.splitlines() == ["error: notes.txt is not an image this app can read: upload a JPEG, HEIC, PNG, WebP, AVIF, GIF, BMP or TIFF photo.",
                                      "error: gone.jpg does not exist: check the path."]
     assert r.stdout.startswith(f"{good}: ")  # the good file is still classified
 
@@ -100,3 +100,17 @@ def test_cli_files_and_model_json_faults_are_sentences(sample_model, sample, tmp
         assert r.returncode == 1 and 'Traceback' not in r.stderr and says in r.stderr, r.stderr
         from produce_classifier.app import make_demo
         assert says in str(make_demo(model).config), says  # the app starts, on its page saying what is wrong
+
+def test_heic_and_avif_photos_get_the_class_their_png_gets(sample_model, sample, tmp_path):
+    "iPhones save HEIC and newer Androids AVIF: the same Test images in those formats get the class the lossless PNG gets."
+    pred = Predictor(sample_model)
+    fns = [sorted(d.iterdir())[0] for d in sorted((sample/'Test').iterdir())[:6]]
+    for fmt in ('HEIF', 'AVIF'):
+        same = 0
+        for fn in fns:
+            png, phone = tmp_path/f'{fn.stem}.png', tmp_path/f'{fn.stem}.{fmt.lower()}'
+            Image.open(fn).save(png); Image.open(fn).save(phone, fmt, quality=90)
+            same += pred.predict([png], k=1)[0][0][0] == pred.predict([phone], k=1)[0][0][0]
+        assert same >= 5, (fmt, same)  # lossy at quality 90: the top class may move on a borderline image
+    r = predict(phone, '--model', sample_model, '--json')
+    assert r.returncode == 0 and json.loads(r.stdout)[str(phone)][0]['label'] in pred.vocab
