@@ -13,6 +13,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                         'produce_classifier.app._load': ('app.html#_load', 'produce_classifier/app.py'),
                                         'produce_classifier.app._model_path': ('app.html#_model_path', 'produce_classifier/app.py'),
                                         'produce_classifier.app._to_gpu': ('app.html#_to_gpu', 'produce_classifier/app.py'),
+                                        'produce_classifier.app._trim': ('app.html#_trim', 'produce_classifier/app.py'),
                                         'produce_classifier.app.make_classify': ('app.html#make_classify', 'produce_classifier/app.py'),
                                         'produce_classifier.app.make_demo': ('app.html#make_demo', 'produce_classifier/app.py')},
             'produce_classifier.cli': { 'produce_classifier.cli._add_demo': ('cli.html#_add_demo', 'produce_classifier/cli.py'),

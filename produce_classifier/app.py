@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_app.ipynb #52d78c3b
 from __future__ import annotations
-import os, traceback
+import ctypes, os, traceback
 from pathlib import Path
 import gradio as gr
 from gradio.components.label import LabelData
@@ -39,6 +39,11 @@ def _to_gpu(pred:Answers):
     import torch
     if torch.cuda.is_available(): pred.to('cuda')
 
+def _trim():
+    "Give the memory a batch of big photos used back to the system (glibc keeps freed memory otherwise); elsewhere, nothing."
+    try: ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError): pass
+
 def _load(pred:Answers, path:str|None):
     "The upload at `path` loaded for `pred`, or the `UserError` its visitor sees: one upload's fault is its own."
     try: return pred.load(path)
@@ -61,6 +66,7 @@ def make_classify(pred:Answers, threshold:float|None=None, k:int|None=None):
         if len(xs) == 1 and isinstance(xs[0], UserError): raise gr.Error(str(xs[0]), print_exception=False)
         ok = [x for x in xs if not isinstance(x, UserError)]
         preds = iter(pred.top(ok, k) if ok else [])
+        _trim()
         # in a batch a bad upload cannot fail alone: its answer says it is an error, and has no classes
         return [[dict(label=f"Error: {x}", confidences={}) if isinstance(x, UserError) else verdict(next(preds), threshold) for x in xs]]
     return classify
