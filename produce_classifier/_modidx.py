@@ -11,6 +11,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                         'produce_classifier.app._gpu': ('app.html#_gpu', 'produce_classifier/app.py'),
                                         'produce_classifier.app._guidance': ('app.html#_guidance', 'produce_classifier/app.py'),
                                         'produce_classifier.app._load': ('app.html#_load', 'produce_classifier/app.py'),
+                                        'produce_classifier.app._malloc_trim': ('app.html#_malloc_trim', 'produce_classifier/app.py'),
                                         'produce_classifier.app._model_path': ('app.html#_model_path', 'produce_classifier/app.py'),
                                         'produce_classifier.app._to_gpu': ('app.html#_to_gpu', 'produce_classifier/app.py'),
                                         'produce_classifier.app._trim': ('app.html#_trim', 'produce_classifier/app.py'),

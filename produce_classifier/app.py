@@ -4,11 +4,10 @@
 
 # %% ../nbs/04_app.ipynb #52d78c3b
 from __future__ import annotations
-import ctypes, os, traceback
+import ctypes, functools, os, traceback
 from pathlib import Path
 import gradio as gr
 from gradio.components.label import LabelData
-from fastcore.basics import ifnone
 from .settings import UserError, settings
 from .core import Answers, family, verdict
 from .serving import hub_model, load_predictor
@@ -39,10 +38,15 @@ def _to_gpu(pred:Answers):
     import torch
     if torch.cuda.is_available(): pred.to('cuda')
 
+@functools.cache
+def _malloc_trim():
+    "glibc's `malloc_trim`, loaded once, or None where there is no glibc."
+    try: return ctypes.CDLL('libc.so.6').malloc_trim
+    except (OSError, AttributeError): return None
+
 def _trim():
     "Give the memory a batch of big photos used back to the system (glibc keeps freed memory otherwise); elsewhere, nothing."
-    try: ctypes.CDLL('libc.so.6').malloc_trim(0)
-    except (OSError, AttributeError): pass
+    if trim := _malloc_trim(): trim(0)
 
 def _load(pred:Answers, path:str|None):
     "The upload at `path` loaded for `pred`, or the `UserError` its visitor sees: one upload's fault is its own."

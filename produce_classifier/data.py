@@ -4,11 +4,11 @@
 
 # %% ../nbs/00_data.ipynb #43e73065
 from __future__ import annotations
-import contextlib, errno, io, os, random, re, shutil, tempfile, warnings, zipfile
+import contextlib, errno, io, os, random, shutil, tempfile, warnings, zipfile
 from pathlib import Path
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFilter, ImageOps
+from PIL import Image, ImageDraw, ImageFilter
 from fastcore.basics import groupby, ifnone
 from fastcore.foundation import L
 # fastai scripts a few functions at import time, which torch now deprecates: a warning for fastai, not for our users

@@ -4,13 +4,12 @@
 
 # %% ../nbs/03_inference.ipynb #71cabc0c
 from __future__ import annotations
-import json
 from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
 from fastcore.basics import ifnone
-from .settings import UserError, settings
+from .settings import settings
 from .core import Answers, model_info, open_image, views
 from .train import load_model
 from fastai.vision.all import Normalize, Resize

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_onnx.ipynb #e73ae97a
 from __future__ import annotations
-import contextlib, importlib.util, io, json, os, warnings
+import contextlib, importlib.util, io, os, warnings
 from pathlib import Path
 import numpy as np
 from PIL import Image
@@ -72,10 +72,10 @@ class OnnxPredictor(Answers):
 
     def probs(self, xs:list[np.ndarray], calibrated:bool=False) -> np.ndarray:
         "Class probabilities of loaded images `xs` in one run, averaged over each one's views; `calibrated`: with the fitted temperature."
-        x = (np.concatenate([x[None] if x.ndim == 3 else x for x in xs]) - self.mean) / self.std
-        out = self.session.run(None, {'image': x.astype(np.float32)})[0].astype(np.float64) / (self.temperature if calibrated else 1.0)
+        x = ((np.concatenate(xs) - self.mean) / self.std).astype(np.float32)  # `load` gives each image as Vx3xHxW
+        out = self.session.run(None, {'image': x})[0].astype(np.float64) / (self.temperature if calibrated else 1.0)
         p = np.exp(out - out.max(1, keepdims=True)); p /= p.sum(1, keepdims=True)
-        return np.stack([v.mean(0) for v in np.split(p, np.cumsum([len(x) if x.ndim == 4 else 1 for x in xs])[:-1])])
+        return np.stack([v.mean(0) for v in np.split(p, np.cumsum([len(x) for x in xs])[:-1])])
 
 # %% ../nbs/03_onnx.ipynb #bb58d3f9
 def load_predictor(model:str|Path, # a model.pkl; its model.onnx beside it is used where ONNX Runtime is installed

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_train.ipynb #b2e56c7f
 from __future__ import annotations
-import datetime, hashlib, json, os, shutil, sys, tempfile, time, warnings
+import datetime, json, os, shutil, sys, tempfile, time, warnings
 from pathlib import Path
 import torch
 import torch.nn as nn
