@@ -13,16 +13,18 @@ import matplotlib
 from fastcore.basics import ifnone
 from .settings import UserError, settings
 from .data import get_dls, image_files, test_dl, family, _is_offline  # first: it quiets a fastai import warning
-from .robustness import OutlierExposure, calibrate
-from fastai.vision.all import (Callback, CancelFitException, minimum, valley, TrainEvalCallback, CSVLogger, ProgressCallback, noop, Learner, accuracy, load_learner, set_seed, vision_learner,
+from .robustness import OutlierExposure, calibrate, non_produce_batch
+from fastai.vision.all import (Callback, CancelFitException, valley, TrainEvalCallback, CSVLogger, ProgressCallback, noop, Learner, accuracy, load_learner, set_seed, vision_learner,
                                Normalize, TimmBody, resnet18, resnet34, resnet50, resnet101, resnet152)
 import fastai, torchvision
+from fastprogress.fastprogress import format_time
 import produce_classifier
 from .core import _sha256
 
 # %% auto #0
 __all__ = ['IMAGENET_FAMILIES', 'get_arch', 'make_learner', 'FrozenBody', 'family_matrix', 'imagenet_classifier', 'FamilyPrior',
-           'Checkpoint', 'History', 'print_row', 'LineProgress', 'export', 'save_examples', 'load_model', 'train']
+           'fit_probe', 'save_checkpoint', 'Checkpoint', 'History', 'print_row', 'LineProgress', 'export',
+           'save_examples', 'load_model', 'train']
 
 # %% ../nbs/01_train.ipynb #f974d1f1
 _RESNETS = {f.__name__: f for f in (resnet18, resnet34, resnet50, resnet101, resnet152)}
@@ -46,6 +48,10 @@ def _weights_error(arch_name:str, e:Exception) -> UserError:
     return UserError(f"Cannot download the ImageNet weights for {arch_name} ({type(e).__name__}): put {fname} in {where} "
                      f"(set TORCH_HOME to move it), or train from scratch with --no-pretrained (pretrained=False).")
 
+def _normalize(dls) -> Normalize:
+    "The `Normalize` among `dls`'s batch transforms."
+    return next(t for t in dls.after_batch.fs if isinstance(t, Normalize))
+
 def make_learner(dls, arch:str, pretrained:bool=True, **kwargs) -> Learner:
     "A `vision_learner` for `dls` with accuracy, channels_last, and mixed precision on CUDA."
     try: learn = vision_learner(dls, get_arch(arch), pretrained=pretrained, metrics=accuracy, **kwargs)
@@ -54,7 +60,7 @@ def make_learner(dls, arch:str, pretrained:bool=True, **kwargs) -> Learner:
         if pretrained and _is_offline(e): raise _weights_error(arch, e) from None
         raise
     if pretrained and isinstance(learn.model[0], TimmBody):  # timm models have their own input statistics (0.5 for many)
-        norm, cfg = next(t for t in dls.after_batch.fs if isinstance(t, Normalize)), learn.model[0].model.pretrained_cfg
+        norm, cfg = _normalize(dls), learn.model[0].model.pretrained_cfg
         norm.mean, norm.std = (torch.tensor(cfg[k], device=dls.device).view(1, 3, 1, 1) for k in ('mean', 'std'))
     learn.add_cb(FrozenBody())
     # channels_last: 3% faster per training step on this CPU too, more on a GPU; mixed precision only where CUDA has it
@@ -73,11 +79,9 @@ IMAGENET_FAMILIES = {936: 'Cabbage', 938: 'Cauliflower', 939: 'Zucchini', 943: '
                      957: 'Pomegranate', 987: 'Corn', 998: 'Corn', 990: 'Chestnut'}  # ImageNet-1k index: produce family
 
 def family_matrix(vocab:list[str]) -> torch.Tensor:
-    "(1000, len(vocab)): each ImageNet class's share of each class in `vocab`, spread evenly over its family's classes."
+    "(1000, len(vocab)): 1 where an ImageNet class is of the family of a class in `vocab`."
     m = torch.zeros(1000, len(vocab))
-    for i, fam in IMAGENET_FAMILIES.items():
-        idx = [c for c, v in enumerate(vocab) if family(v) == fam]
-        if idx: m[i, idx] = 1 / len(idx)
+    for i, fam in IMAGENET_FAMILIES.items(): m[i, [c for c, v in enumerate(vocab) if family(v) == fam]] = 1
     return m
 
 # %% ../nbs/01_train.ipynb #380a909b
@@ -91,12 +95,14 @@ def imagenet_classifier(arch:str) -> nn.Linear:
 
 class FamilyPrior(nn.Module):
     "A trained (body, head) `model` whose answers are weighed by the body's own ImageNet classifier `fc` on the families it knows."
-    def __init__(self, model:nn.Module, fc:nn.Linear, vocab:list[str], weight:float=1.0):
+    def __init__(self, model:nn.Module, fc:nn.Linear, vocab:list[str], weight:float=0.5,
+                 floor:float=0.01): # the least prior a class gets: a prior can doubt, never veto
         super().__init__()
-        self.model, self.weight = model, weight
+        self.model, self.weight, self.floor = model, weight, floor
         self.register_buffer('fc_w', fc.weight.detach().clone()); self.register_buffer('fc_b', fc.bias.detach().clone())
         m = family_matrix(vocab)
-        self.register_buffer('m', m); self.register_buffer('rest', (m.sum(1) == 0).float() / len(vocab))
+        self.register_buffer('m', m); self.register_buffer('named', m.sum(1).clamp_max(1))  # ImageNet classes naming a family of `vocab`
+        self.register_buffer('unnamed', (m.sum(0) == 0).float())  # classes of `vocab` whose family ImageNet cannot name
         self.to(next(model.parameters()).device)  # the ImageNet classifier joins the model where it is (a GPU while training there)
     def __getitem__(self, i): return self.model[i]  # body and head, as fastai expects of a vision model
 
@@ -104,12 +110,59 @@ class FamilyPrior(nn.Module):
         "ImageNet logits from the body's feature map `f`, as the untouched network computes them."
         return F.linear(f.float().mean((-2, -1)), self.fc_w, self.fc_b)
 
+    def prior(self, f:torch.Tensor) -> torch.Tensor:
+        "Each class's prior from the feature map `f`: ImageNet's probability of its family, or of none it can name."
+        p = self.imagenet(f).softmax(-1)
+        return (p @ self.m + (1 - p @ self.named)[:, None] * self.unnamed).clamp_min(self.floor)
+
     def forward(self, x):
         f = self.model[0](x)
-        if not self.weight: return self.model[1](f).float().log_softmax(-1)
-        p = self.imagenet(f).softmax(-1)
-        prior = p @ self.m + (p @ self.rest)[:, None]
-        return self.model[1](f).float().log_softmax(-1) + self.weight * prior.clamp_min(1e-12).log()  # a floor: a prior can doubt, never veto
+        out = self.model[1](f).float().log_softmax(-1)
+        return out + self.weight * self.prior(f).log() if self.weight else out
+
+# %% ../nbs/01_train.ipynb #f5bec4b6
+def _pooled(body:nn.Module, x:torch.Tensor) -> torch.Tensor:
+    "`body`'s feature map of the images `x`, averaged over space, as a plain float tensor."
+    return body(x).float().mean((-2, -1)).as_subclass(torch.Tensor)
+
+def _features(body:nn.Module, dl) -> tuple[torch.Tensor, torch.Tensor]:
+    "Average-pooled features of `body` and the targets, for every batch of `dl`."
+    with torch.no_grad(): xs, ys = zip(*[(_pooled(body, xb), yb.as_subclass(torch.Tensor)) for xb, yb in dl])
+    return torch.cat(xs), torch.cat(ys)
+
+def fit_probe(learn:Learner, # a learner whose head (`learn.model[1]`) ends in a `Linear` layer
+              passes:int=1, # augmented passes over the training images
+              wd:float=1e-2, # L2 penalty on the standardised weights
+              oe:float=0.5, # weight of the outlier-exposure term (0: none)
+              n_outliers:int=512, # non-produce images (`non_produce_batch`) for it
+              seed:int=0, # seed of those images
+              max_iter:int=300, # L-BFGS iterations at most
+             ) -> float:
+    "Fit `learn`'s last `Linear` layer to convergence on features of its frozen body; return the training loss."
+    dls, body = learn.dls, learn.model[0].eval()  # eval: BatchNorm statistics stay the pretrained ones
+    lin = [m for m in learn.model[1].modules() if isinstance(m, nn.Linear)][-1]
+    plain = dls.test_dl(dls.train.items, with_labels=True)
+    X, Y = (torch.cat(t) for t in zip(*[_features(body, dls.train) for _ in range(passes)], _features(body, plain)))
+    mu, sd = X.mean(0), X.std(0) + 1e-6
+    X = (X - mu) / sd
+    if oe:
+        norm = _normalize(dls)
+        with torch.no_grad(): O = torch.cat([_pooled(body, (x.to(dls.device) - norm.mean) / norm.std) for x in
+                                             non_produce_batch(n_outliers, dls.after_item.size[0], seed=seed).split(64)])
+        O = (O - mu) / sd
+    W = torch.zeros_like(lin.weight, dtype=torch.float32, requires_grad=True)
+    b = torch.zeros_like(lin.bias, dtype=torch.float32, requires_grad=True)
+    opt = torch.optim.LBFGS([W, b], lr=1, max_iter=max_iter, history_size=20, line_search_fn='strong_wolfe')
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(X @ W.T + b, Y) + wd * W.pow(2).sum()
+        if oe: loss = loss - oe * (O @ W.T + b).log_softmax(-1).mean()  # cross-entropy to uniform: "not sure"
+        loss.backward()
+        return loss
+    opt.step(closure)
+    loss = float(closure().detach())
+    with torch.no_grad(): lin.weight.copy_(W / sd); lin.bias.copy_(b - (W / sd) @ mu)  # standardisation folded in
+    return loss
 
 # %% ../nbs/01_train.ipynb #2aad41d3
 def _write_failed(fn:Path, e:Exception, then:str) -> UserError:
@@ -117,18 +170,23 @@ def _write_failed(fn:Path, e:Exception, then:str) -> UserError:
     why = getattr(e, 'strerror', None) or str(e).splitlines()[0][:100]
     return UserError(f"Could not write {fn} ({why}): free some disk space (or raise the file-size limit), {then}.")
 
+def save_checkpoint(learn:Learner, name:str, with_opt:bool=False):
+    "Save `learn` to `name.pth` atomically; a failed write leaves the previous checkpoint, no partial file, and a sentence."
+    part = learn.path/learn.model_dir/f'{name}-partial.pth'
+    try: os.replace(learn.save(part.stem, with_opt=with_opt), part.with_name(f'{name}.pth'))
+    except (OSError, RuntimeError) as e:  # torch.save reports a failed write (disk full, file-size limit) as RuntimeError
+        part.unlink(missing_ok=True)
+        raise _write_failed(part.with_name(f'{name}.pth'), e, 'then run again with --resume') from None
+
 class Checkpoint(Callback):
     "Save a resumable checkpoint every epoch and keep the weights with the best validation loss."
     order = 60  # after the Recorder has the epoch's validation loss
     def __init__(self, phase:str, state:dict, start:int=0): self.phase, self.state, self.start, self.error = phase, state, start, None
 
     def _save(self, name:str, with_opt:bool):
-        "Save to `name.pth` atomically; a failed write leaves the previous checkpoint and no partial file."
-        part = self.learn.path/self.learn.model_dir/f'{name}-partial.pth'
-        try: os.replace(self.learn.save(part.stem, with_opt=with_opt), part.with_name(f'{name}.pth'))
-        except (OSError, RuntimeError) as e:  # torch.save reports a failed write (disk full, file-size limit) as RuntimeError
-            part.unlink(missing_ok=True)
-            self.error = _write_failed(part.with_name(f'{name}.pth'), e, 'then run again with --resume')
+        try: save_checkpoint(self.learn, name, with_opt)
+        except UserError as e:
+            self.error = e
             raise CancelFitException  # fastai ends the fit cleanly; `train` raises `error`, unwrapped
 
     def after_epoch(self):
@@ -152,11 +210,15 @@ class History(CSVLogger):
             self.file = fn.open('a')
 
 # %% ../nbs/01_train.ipynb #9d50790b
+def _write_text(fn:Path, s:str):
+    "Write `s` to `fn` atomically."
+    tmp = fn.with_name(f'.{fn.name}.partial')
+    tmp.write_text(s)
+    os.replace(tmp, fn)
+
 def _write_json(fn:Path, d:dict):
     "Write `d` to `fn` as JSON, atomically."
-    tmp = fn.with_name(f'.{fn.name}.partial')
-    tmp.write_text(json.dumps(d, indent=2, default=str))
-    os.replace(tmp, fn)
+    _write_text(fn, json.dumps(d, indent=2, default=str))
 
 def print_row(row):
     "Print one line of the training table (fastai's `Recorder` logger, for non-interactive output)."
@@ -173,7 +235,7 @@ class LineProgress(Callback):
 # %% ../nbs/01_train.ipynb #4c518d9b
 def _norm_stats(dls) -> dict:
     "The mean and std of the `Normalize` in `dls`'s batch transforms."
-    norm = next(t for t in dls.after_batch.fs if isinstance(t, Normalize))
+    norm = _normalize(dls)
     return dict(mean=norm.mean.flatten().tolist(), std=norm.std.flatten().tolist())
 
 def export(learn:Learner, out:str|Path, info:dict|None=None) -> Path:
@@ -221,6 +283,18 @@ def load_model(model:str|Path):
     except Exception as e: raise UserError(f"{model} is not a model exported by this library ({type(e).__name__}): train or download it again.") from None
 
 # %% ../nbs/01_train.ipynb #4f029add
+def _probe(learn:Learner, passes:int, state:dict, outliers:bool, seed:int):
+    "The probe phase: `fit_probe`, its row of the training table (printed and in `history.csv`), the best checkpoint."
+    t0 = time.time()
+    loss = fit_probe(learn, passes, oe=0.5 if outliers else 0, seed=seed)
+    with learn.no_bar(), learn.no_logging(): valid_loss, acc = map(float, learn.validate())
+    names, row = ['epoch', 'train_loss', 'valid_loss', 'accuracy', 'time'], [0, loss, valid_loss, acc, format_time(time.time() - t0)]
+    print_row(names); print_row(row)
+    _write_text(learn.path/'history.csv', '\n'.join(','.join(map(str, r)) for r in (names, row)) + '\n')
+    save_checkpoint(learn, 'best')
+    state.update(phase='probe', epoch=passes - 1, best_loss=valid_loss, best_metrics=dict(train_loss=loss, valid_loss=valid_loss, accuracy=acc))
+    _write_json(learn.path/learn.model_dir/'state.json', state)
+
 def _plot_lr_find(learn:Learner, fn:Path, lr:float):
     "Save the `lr_find` plot, with the chosen learning rate marked, to `fn`."
     matplotlib.use('Agg') if not hasattr(sys, 'ps1') and 'ipykernel' not in sys.modules else None
@@ -230,9 +304,9 @@ def _plot_lr_find(learn:Learner, fn:Path, lr:float):
     plt.legend(); plt.savefig(fn, dpi=100, bbox_inches='tight'); plt.close()
 
 def _phases(pretrained:bool, freeze_epochs:int, epochs:int, lr:float, finetune:bool=True) -> list:
-    "(name, epochs, fit_one_cycle kwargs) of each phase: the head on a frozen body, fastai's `fine_tune` schedule, or one-cycle from scratch."
+    "(name, epochs, fit_one_cycle kwargs) of each phase: the probe (`fit_probe`'s passes), fastai's `fine_tune` schedule, or one-cycle from scratch."
     if not pretrained: return [('scratch', epochs, dict(lr_max=lr))]
-    if not finetune: return [('frozen', freeze_epochs + epochs, dict(lr_max=lr))]
+    if not finetune: return [('probe', freeze_epochs + epochs, {})]
     frozen = [('frozen', freeze_epochs, dict(lr_max=slice(lr), pct_start=0.99))] if freeze_epochs else []
     return frozen + [('unfrozen', epochs, dict(lr_max=slice(lr/200, lr/2), pct_start=0.3, div=5.))]
 
@@ -241,9 +315,9 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
           arch:str|None=None, # torchvision ResNet name or timm model; default: `[train] arch`
           size:int|None=None, # image side; default: `[data] size`
           bs:int|None=None, # batch size; default: `[train] bs`
-          epochs:int|None=None, # one-cycle epochs (unfrozen); default: `[train] epochs`
+          epochs:int|None=None, # one-cycle epochs (unfrozen); for the probe, `freeze_epochs + epochs` passes; default: `[train] epochs`
           freeze_epochs:int|None=None, # frozen epochs first (pretrained only); default: `[train] freeze_epochs`
-          lr:float|None=None, # learning rate; default: `lr_find`'s suggestion
+          lr:float|None=None, # learning rate (the probe needs none); default: `lr_find`'s suggestion
           seed:int|None=None, # seed of the split, the sampling and the initialisation; default: `[train] seed`
           pretrained:bool|None=None, # start from ImageNet weights; default: `[train] pretrained`
           out:str|Path='models/model.pkl', # where to export the model (`model.json`, plots, history, checkpoints beside it)
@@ -251,8 +325,8 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
           keep_checkpoints:bool=False, # keep `checkpoints/` beside `out` after a finished run (by default removed: hundreds of MB)
           lr_find_iters:int|None=None, # iterations of `lr_find`; default: `[train] lr_find_iters`
           progress:bool|None=None, # progress bars; default: when stdout is a terminal, else one line per epoch
-          outlier_n:int|None=None, # non-produce images added to each batch (outlier exposure, for "not sure"); default: `[train] outlier_n`
-          finetune:bool|None=None, # pretrained: also fine-tune every layer (else the head learns on a frozen body); default: `[train] finetune`
+          outlier_n:int|None=None, # non-produce images added to each batch (outlier exposure, for "not sure"; for the probe, 0 turns it off); default: `[train] outlier_n`
+          finetune:bool|None=None, # pretrained: fastai's `fine_tune` of every layer (else `fit_probe`: the head on a frozen body); default: `[train] finetune`
           prior:float|None=None, # pretrained: weight of the body's own ImageNet classifier as a family prior (0: none); default: `[train] prior`
           composite_p:float|None=None, # share of training images made into composites; default: `[train] composite_p` pretrained, else 0
           **kwargs, # passed to `get_dls`: `classes`, `max_per_class`, `valid_pct`, `num_workers`
@@ -277,26 +351,26 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
     set_seed(seed, reproducible=True)
     dls = get_dls(root, size=size, bs=bs, seed=seed, composite_p=composite_p, **kwargs)
     # a head on frozen features: a linear probe on average-pooled features (max-pooling and a hidden layer fit the studio look)
-    head = dict(lin_ftrs=[], concat_pool=False, ps=0.25) if head_only else {}
+    head = dict(lin_ftrs=[], concat_pool=False, first_bn=False, ps=0.) if head_only else {}
     learn = make_learner(dls, arch, pretrained, path=out.parent, model_dir='checkpoints', **head)
     if head_only: learn.train_bn = False; learn.freeze()  # BatchNorm weights and statistics stay ImageNet's
     if not ifnone(progress, sys.stdout.isatty()): learn.remove_cb(ProgressCallback).add_cb(LineProgress())
     if state is None:
         ckpt.mkdir(parents=True, exist_ok=True)
-        if lr is None:
-            # a head alone on frozen features takes a bolder rate than a whole network: fastai's `minimum` (a tenth of the
-            # rate of lowest loss) rather than the cautious `valley`
-            sugg = learn.lr_find(num_it=ifnone(lr_find_iters, cfg.train.lr_find_iters), show_plot=False, suggest_funcs=(minimum, valley))
-            lr = float(sugg.minimum if head_only else sugg.valley)
+        if lr is None and not head_only:  # the probe needs no learning rate
+            lr = float(learn.lr_find(num_it=ifnone(lr_find_iters, cfg.train.lr_find_iters), show_plot=False, suggest_funcs=(valley,)).valley)
             _plot_lr_find(learn, out.parent/'lr_find.png', lr)
         state = dict(lr=lr, **asked)
     phases, first, start = _phases(pretrained, freeze_epochs, epochs, state['lr'], finetune), 0, 0
     if resume:
         i = [p[0] for p in phases].index(state['phase'])
         first, start = (i + 1, 0) if state['epoch'] >= phases[i][1] - 1 else (i, state['epoch'] + 1)
-        learn.load('last', with_opt=True)
+        if first < len(phases): learn.load('last', with_opt=True)
     t0 = time.time()
     for name, n, fit_kw in phases[first:]:
+        if name == 'probe':
+            _probe(learn, n, state, bool(outlier_n), seed)
+            continue
         learn.freeze() if name == 'frozen' else learn.unfreeze()
         ck = Checkpoint(name, state, start)
         cbs = [History(out.parent/'history.csv', append=resume or name != phases[0][0]), ck]

@@ -68,3 +68,14 @@ def demo_model(tmp_path_factory):
     r = subprocess.run(['produce-classifier', 'demo'], cwd=cwd, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout + r.stderr
     return cwd/'models'/'model.pkl'
+
+WEIGHTS = Path(os.environ.get('PRODUCE_WEIGHTS', REPO.parent/'shared'/'weights'/'hf'))
+
+@pytest.fixture
+def imagenet_weights(monkeypatch):
+    "Real ImageNet weights for timm's tf_efficientnet_lite0, offline, from beside the repository (skipped where missing)."
+    if not any(WEIGHTS.glob('models--timm--tf_efficientnet_lite0*')): pytest.skip(f"ImageNet weights not found at {WEIGHTS} (set PRODUCE_WEIGHTS)")
+    from huggingface_hub import constants  # read from the environment at import: set both
+    for k, v in dict(HF_HUB_CACHE=str(WEIGHTS), HF_HUB_OFFLINE='1').items(): monkeypatch.setenv(k, v)
+    monkeypatch.setattr(constants, 'HF_HUB_CACHE', str(WEIGHTS)); monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', True)
+    return 'tf_efficientnet_lite0'

@@ -113,3 +113,19 @@ def test_a_failed_checkpoint_write_is_one_sentence_and_leaves_no_partial_file(sy
     assert r.stderr.strip().startswith(f"error: Could not write {out.parent/'checkpoints'/'best.pth'} (") and r.stderr.strip().endswith(
         "free some disk space (or raise the file-size limit), then run again with --resume.")
     assert not list(out.parent.rglob('*partial*')) and not out.exists()
+
+def test_pretrained_default_fits_a_probe_and_keeps_imagenet(sample, imagenet_weights, tmp_path):
+    "With real ImageNet weights the default recipe changes only the head, fitted without lr_find, and answers unseen Test images."
+    import timm
+    from produce_classifier.train import FamilyPrior
+    out = tmp_path/'model.pkl'
+    learn = train(sample, arch=imagenet_weights, size=64, max_per_class=10, out=out, progress=False, num_workers=0)
+    meta = json.loads(out.with_suffix('.json').read_text())
+    assert meta['pretrained'] and not meta['finetune'] and meta['lr'] is None and meta['prior'] == 0.5
+    assert meta['metrics']['test_accuracy'] >= 0.8, meta['metrics']  # 15 unseen Test images of each of 14 classes
+    assert isinstance(learn.model, FamilyPrior) and learn.model.weight == 0.5
+    ref = timm.create_model(imagenet_weights, pretrained=True).state_dict()
+    body = learn.model[0].model.state_dict()  # TimmBody: the network without its classifier
+    assert all(torch.equal(v, ref[k]) for k, v in body.items()), "the frozen body (weights and BatchNorm statistics) changed"
+    assert sorted(p.name for p in out.parent.iterdir()) == ['examples', 'history.csv', 'model.json', 'model.pkl']  # no lr_find plot
+    assert len((out.parent/'history.csv').read_text().splitlines()) == 2  # the header and the probe's row
