@@ -75,16 +75,17 @@ def _evaluate(args):
 
 # %% ../nbs/05_cli.ipynb #34636163
 def _predict(args):
-    "Classify image files."
+    "Classify image files: the app's answer for each, and the top classes behind it."
     import json
-    from produce_classifier.inference import Predictor
-    pred, failed, results = Predictor(args.model), 0, {}
+    from produce_classifier.serving import load_predictor
+    pred, failed, results = load_predictor(args.model), 0, {}  # the app's predictor, so the same photo gets the same answer
     for fn in args.images:
-        try: results[fn] = pred.predict([fn], args.top_k)[0]
+        try: results[fn] = pred.classify([fn], args.top_k, args.threshold)[0]
         except UserError as e: failed += 1; print(f"error: {e}", file=sys.stderr)
-    if args.json: print(json.dumps({fn: [dict(label=l, probability=round(p, 4)) for l, p in r] for fn, r in results.items()}, indent=2))
+    if args.json: print(json.dumps({fn: dict(verdict=v['label'], top=[dict(label=l, probability=round(p, 4)) for l, p in v['confidences'].items()])
+                                    for fn, v in results.items()}, indent=2))
     else:
-        for fn, r in results.items(): print(f"{fn}: " + ', '.join(f"{l} ({p:.1%})" for l, p in r))
+        for fn, v in results.items(): print(f"{fn}: {v['label']} | " + ', '.join(f"{l} ({p:.1%})" for l, p in v['confidences'].items()))
     if failed: sys.exit(1)
 
 def _serve(args):
@@ -114,15 +115,23 @@ def _at_least_1(s:str) -> int:
     if not s.strip().isdigit() or int(s) < 1: raise argparse.ArgumentTypeError(f"{s!r} is not a whole number of at least 1")
     return int(s)
 
+def _probability(s:str) -> float:
+    "`s` as a number from 0 to 1, or argparse's one-line error."
+    try: p = float(s)
+    except ValueError: p = -1.
+    if not 0 <= p <= 1: raise argparse.ArgumentTypeError(f"{s!r} is not a number from 0 to 1")
+    return p
+
 def _add_train(sub, cfg):
     "The `train` subcommand."
     t = sub.add_parser('train', formatter_class=_fmt, help='train a classifier and export model.pkl',
-                       description='Fine-tune a classifier on Fruits-360 (lr_find, one-cycle) and export model.pkl with model.json beside it.')
+                       description='Train a classifier on Fruits-360 and export model.pkl with model.json beside it: with ImageNet weights, by default a '
+                                   'linear head fitted to convergence on the frozen network; else lr_find and one-cycle training.')
     t.add_argument('--data', help=_DATA_HELP)
     t.add_argument('--arch', default=cfg.train.arch, help='torchvision ResNet (resnet18 to resnet152) or a timm model name')
     t.add_argument('--size', type=int, default=cfg.data.size, help='image side in pixels')
     t.add_argument('--bs', type=int, default=cfg.train.bs, help='batch size')
-    t.add_argument('--epochs', type=int, default=cfg.train.epochs, help='one-cycle epochs (unfrozen)')
+    t.add_argument('--epochs', type=int, default=cfg.train.epochs, help='one-cycle epochs (unfrozen); the probe (pretrained, --no-finetune) makes freeze-epochs + epochs passes over the images')
     t.add_argument('--freeze-epochs', type=int, default=cfg.train.freeze_epochs, help='frozen epochs first (pretrained only)')
     t.add_argument('--lr', type=float, help="learning rate (default: lr_find's suggestion)")
     t.add_argument('--lr-find-iters', type=int, default=cfg.train.lr_find_iters, help='iterations of lr_find')
@@ -130,7 +139,7 @@ def _add_train(sub, cfg):
     t.add_argument('--pretrained', action=argparse.BooleanOptionalAction, default=cfg.train.pretrained,
                    help='start from ImageNet weights (--no-pretrained: from scratch, all layers trained)')
     t.add_argument('--finetune', action=argparse.BooleanOptionalAction, default=cfg.train.finetune,
-                   help="pretrained: also fine-tune every layer (fastai's fine_tune); --no-finetune trains a head on the frozen network")
+                   help="pretrained: fine-tune every layer (fastai's fine_tune); --no-finetune fits a linear head to convergence on the frozen network")
     t.add_argument('--prior', type=float, default=cfg.train.prior, help="pretrained: weight of the network's own ImageNet classifier as a family prior (0: off)")
     t.add_argument('--composite-p', type=float, help='share of training images made into composites (default: [train] composite_p pretrained, else 0)')
     t.add_argument('--classes', nargs='+', metavar='CLASS', help='train on these classes only (default: all)')
@@ -159,11 +168,13 @@ def _add_evaluate(sub, cfg):
 def _add_predict(sub, cfg):
     "The `predict` and `serve` subcommands."
     p = sub.add_parser('predict', formatter_class=_fmt, help='classify image files',
-                       description='Classify image files with an exported model and print the top classes of each.')
+                       description="Classify image files with an exported model: the app's answer for each (a class, a family when only "
+                                   "the variety is unsure, or 'Not sure'), then the top classes behind it.")
     p.add_argument('images', nargs='+', metavar='IMG', help='image files (JPEG, PNG, WebP, ...)')
     p.add_argument('--model', default=cfg.app.model_path, help='the exported model.pkl')
     p.add_argument('--top-k', type=_at_least_1, default=cfg.app.top_k, help='how many classes to show per image')
-    p.add_argument('--json', action='store_true', help='print JSON instead of one line per image')
+    p.add_argument('--threshold', type=_probability, help="below this probability the answer is 'Not sure' (default: the model's calibrated threshold)")
+    p.add_argument('--json', action='store_true', help='print JSON ({file: {verdict, top}}) instead of one line per image')
     p.set_defaults(func=_predict)
     s = sub.add_parser('serve', formatter_class=_fmt, help='serve the web app (Gradio)',
                        description='Serve the Gradio app locally: the same app as the Hugging Face Space.')

@@ -130,6 +130,13 @@ class Answers:
         "The top `k` (label, probability) pairs of each image, most probable first."
         return self.top([self.load(s) for s in srcs], k)
 
+    def classify(self, srcs:list, # paths, bytes or PIL images
+                 k:int|None=None, # how many classes behind each answer; default: `[app] top_k`
+                 threshold:float|None=None, # where "not sure" starts; default: the model's calibrated threshold
+                ) -> list[dict]:
+        "The answer the app shows for each image: `verdict`'s headline (class, family or 'Not sure') and the top `k` behind it."
+        return [verdict(t, ifnone(threshold, self.threshold)) for t in self.predict(srcs, k)]
+
 # %% ../nbs/00_core.ipynb #3a0951aa
 def _sha256(fn:Path) -> str:
     h = hashlib.sha256()

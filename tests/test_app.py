@@ -174,3 +174,25 @@ def test_calibrated_threshold_refuses_non_produce_and_answers_produce_more_accur
     assert len(answered) >= 0.5 * len(test), len(answered)
     # an error ratio, not a difference: a model right 90% of the time cannot gain 15 points by abstaining
     assert sum(answered) / len(answered) <= 0.5 * sum(wrong) / len(wrong), (sum(answered) / len(answered), sum(wrong) / len(wrong))
+
+def test_cli_api_and_app_give_the_same_answer(sample_app, sample_model, sample, tmp_path):
+    "The same photos through `predict --json`, the Python API and the app (gradio_client): one answer each, the same in all three."
+    import subprocess
+    from PIL import Image
+    from produce_classifier.serving import load_predictor
+    orange = tmp_path/'orange.png'; Image.new('RGB', (200, 200), (245, 140, 30)).save(orange)  # a flat square: not produce
+    noise = tmp_path/'noise.png'; Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), np.uint8)).save(noise)
+    fns = [sorted(d.iterdir())[0] for d in sorted((sample/'Test').iterdir())[::3]] + sorted(PHOTOS.glob('*'))[:2] + [orange, noise]
+    def cli(*args):
+        r = subprocess.run(['produce-classifier', 'predict', '--model', str(sample_model), '--json', *args, *map(str, fns)],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        return [v['verdict'] for v in json.loads(r.stdout).values()]
+    api = [v['label'] for v in load_predictor(sample_model).classify(fns)]
+    client = Client(sample_app, verbose=False)
+    app = [client.predict(handle_file(str(f)), api_name='/predict')['label'] for f in fns]
+    assert cli() == api == app, (cli(), api, app)
+    assert any(a.startswith('Not sure') for a in api) and any(a in json.loads(sample_model.with_suffix('.json').read_text())['vocab'] for a in api)
+    # --threshold overrides the model's: at 0 every answer is the top class, in the CLI and in the API alike
+    tops = [t[0][0] for t in load_predictor(sample_model).predict(fns, k=1)]
+    assert cli('--threshold', '0') == [v['label'] for v in load_predictor(sample_model).classify(fns, threshold=0)] == tops

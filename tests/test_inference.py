@@ -15,10 +15,10 @@ def test_predict_cli_names_the_class(sample_model, sample):
     r = predict(*fns, '--model', sample_model, '--json', '--top-k', 3)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert list(out) == [str(f) for f in fns] and all(len(v) == 3 for v in out.values())
-    assert sum(v[0]['label'] == f.parent.name for f, v in zip(fns, out.values())) >= 9
+    assert list(out) == [str(f) for f in fns] and all(len(v['top']) == 3 for v in out.values())
+    assert sum(v['top'][0]['label'] == f.parent.name for f, v in zip(fns, out.values())) >= 9
     r = predict(fns[0], '--model', sample_model)
-    assert r.returncode == 0 and r.stdout.startswith(f"{fns[0]}: ") and '%)' in r.stdout
+    assert r.returncode == 0 and r.stdout.startswith(f"{fns[0]}: ") and ' | ' in r.stdout and '%)' in r.stdout
 
 def test_predict_cli_bad_files_are_one_sentence_each(sample_model, sample, tmp_path):
     txt = tmp_path/'notes.txt'; txt.write_text('hello')
@@ -113,4 +113,4 @@ def test_heic_and_avif_photos_get_the_class_their_png_gets(sample_model, sample,
             same += pred.predict([png], k=1)[0][0][0] == pred.predict([phone], k=1)[0][0][0]
         assert same >= 5, (fmt, same)  # lossy at quality 90: the top class may move on a borderline image
     r = predict(phone, '--model', sample_model, '--json')
-    assert r.returncode == 0 and json.loads(r.stdout)[str(phone)][0]['label'] in pred.vocab
+    assert r.returncode == 0 and json.loads(r.stdout)[str(phone)]['top'][0]['label'] in pred.vocab
