@@ -4,13 +4,14 @@
 
 # %% ../nbs/04_app.ipynb #52d78c3b
 from __future__ import annotations
-import ctypes, functools, os, traceback
+import ctypes, functools, os, time, traceback
 from pathlib import Path
 import gradio as gr
 from gradio.components.label import LabelData
 from .settings import UserError, settings
 from .core import Answers, family, verdict
 from .serving import hub_model, load_predictor
+from .monitor import PredictionLog, record
 
 # %% auto #0
 __all__ = ['MAX_FILE_SIZE', 'Photo', 'Verdict', 'make_classify', 'make_demo']
@@ -56,7 +57,8 @@ def _load(pred:Answers, path:str|None):
         traceback.print_exc()
         return UserError("Something went wrong while reading this photo: please try again or try another photo.")
 
-def make_classify(pred:Answers, threshold:float|None=None, k:int|None=None):
+def make_classify(pred:Answers, threshold:float|None=None, k:int|None=None,
+                  log:PredictionLog|None=None): # where to record each answer (see `09_monitor`); default: nowhere
     "The batched Gradio handler for `pred`."
     def classify(paths:list[str]) -> list[list[dict]]:
         try: return _classify(paths)
@@ -65,14 +67,17 @@ def make_classify(pred:Answers, threshold:float|None=None, k:int|None=None):
             traceback.print_exc()
             raise gr.Error("Something went wrong while classifying this photo: please try again or try another photo.", print_exception=False) from None
     def _classify(paths):
+        t0 = time.perf_counter()
         _to_gpu(pred)
         xs = [_load(pred, p) for p in paths]
-        if len(xs) == 1 and isinstance(xs[0], UserError): raise gr.Error(str(xs[0]), print_exception=False)
         ok = [x for x in xs if not isinstance(x, UserError)]
         preds = iter(pred.top(ok, k) if ok else [])
         _trim()
         # in a batch a bad upload cannot fail alone: its answer says it is an error, and has no classes
-        return [[dict(label=f"Error: {x}", confidences={}) if isinstance(x, UserError) else verdict(next(preds), threshold) for x in xs]]
+        answers = [dict(label=f"Error: {x}", confidences={}) if isinstance(x, UserError) else verdict(next(preds), threshold) for x in xs]
+        if log: log.write([record(p, a, getattr(pred, 'info', {}).get('sha256'), time.perf_counter() - t0) for p, a in zip(paths, answers)])
+        if len(xs) == 1 and isinstance(xs[0], UserError): raise gr.Error(str(xs[0]), print_exception=False)
+        return [answers]
     return classify
 
 # %% ../nbs/04_app.ipynb #4b50d385
@@ -108,11 +113,14 @@ def _model_path(model, cfg) -> Path:
     return hub_model(repo) if repo else Path(cfg.model_path)
 
 def make_demo(model:str|Path|None=None, # model.pkl; default: `MODEL_PATH`, `MODEL_REPO`, `[app] model_repo`, `[app] model_path`
+              log_dir:str|Path|None=None, # folder for the prediction log; default: `PREDICTION_LOG`, else `[app] log_dir` (empty: no log)
              ) -> gr.Blocks:
     "The Gradio app for `model` (not launched)."
     cfg = settings().app
     try: path = _model_path(model, cfg); pred = load_predictor(path)
     except UserError as e: return _guidance(str(e))
+    log_dir = log_dir or os.environ.get('PREDICTION_LOG') or cfg.log_dir
+    log = PredictionLog(log_dir, cfg.log_max_mb) if log_dir else None
     examples = sorted((path.parent/'examples').glob('*.*'))
     # uploads are deleted an hour after they arrive (and all of them when the app restarts): a photo is not kept
     with gr.Blocks(title='Produce classifier', delete_cache=(3600, 3600)) as demo:
@@ -122,8 +130,9 @@ def make_demo(model:str|Path|None=None, # model.pkl; default: `MODEL_PATH`, `MOD
             out = Verdict(num_top_classes=cfg.top_k, label='What it is')
         btn = gr.Button('Classify', variant='primary')
         if examples: gr.Examples([[str(f)] for f in examples], inputs=photo, examples_per_page=12)
-        fn = _gpu(make_classify(pred, pred.threshold, cfg.top_k))
+        fn = _gpu(make_classify(pred, pred.threshold, cfg.top_k, log))
         kw = dict(batch=True, max_batch_size=8, concurrency_limit=1, concurrency_id='classify')
         btn.click(fn, photo, out, api_name='predict', **kw)
         photo.upload(fn, photo, out, api_name=False, **kw)
+    demo.prediction_log = log  # to see whether it stopped, and why
     return demo.queue(max_size=32)

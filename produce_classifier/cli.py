@@ -93,6 +93,12 @@ def _serve(args):
     from produce_classifier.app import MAX_FILE_SIZE, make_demo
     make_demo(args.model).launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_FILE_SIZE)
 
+def _monitor(args):
+    "Report on the app's prediction log."
+    from produce_classifier.monitor import monitor
+    m = monitor(args.logdir, args.out, args.model)
+    print(f"Wrote {args.out}/monitor.md: {m['requests']} requests, {m['errors']} unreadable uploads, 'not sure' on {m['not_sure']:.1%} of the rest.")
+
 def _publish(args):
     "Upload a model folder to the Hugging Face Hub."
     from produce_classifier.hub import publish
@@ -166,7 +172,7 @@ def _add_evaluate(sub, cfg):
     e.set_defaults(func=_evaluate)
 
 def _add_predict(sub, cfg):
-    "The `predict` and `serve` subcommands."
+    "The `predict`, `serve` and `monitor` subcommands."
     p = sub.add_parser('predict', formatter_class=_fmt, help='classify image files',
                        description="Classify image files with an exported model: the app's answer for each (a class, a family when only "
                                    "the variety is unsure, or 'Not sure'), then the top classes behind it.")
@@ -183,6 +189,13 @@ def _add_predict(sub, cfg):
     s.add_argument('--port', type=int, help="port (default: GRADIO_SERVER_PORT, else Gradio's 7860)")
     s.add_argument('--share', action='store_true', help='also open a temporary public gradio.live link')
     s.set_defaults(func=_serve)
+    m = sub.add_parser('monitor', formatter_class=_fmt, help="report on the app's prediction log",
+                       description="Read the app's prediction log ([app] log_dir) and write monitor.md, monitor.json and confidence.png: "
+                                   "requests per day, the share 'not sure', confidence, families answered against training.")
+    m.add_argument('logdir', metavar='LOGDIR', help="the app's prediction log folder")
+    m.add_argument('--model', help="model.pkl whose training images the answers are compared with (default: no comparison)")
+    m.add_argument('--out', default='monitor', help='folder for the report (replaced)')
+    m.set_defaults(func=_monitor)
 
 def _add_demo(sub, cfg):
     "The `demo` subcommand."

@@ -238,6 +238,12 @@ def _norm_stats(dls) -> dict:
     norm = _normalize(dls)
     return dict(mean=norm.mean.flatten().tolist(), std=norm.std.flatten().tolist())
 
+def _class_counts(dls) -> dict:
+    "How many training images of each class `dls` has (what `monitor` compares the app's answers with)."
+    counts = {v: 0 for v in dls.vocab}
+    for f in dls.train.items: counts[Path(f).parent.name] += 1
+    return counts
+
 def export(learn:Learner, out:str|Path, info:dict|None=None) -> Path:
     "Export `learn` to `out` (atomically) with a `model.json` beside it; return `out`."
     out = Path(out).absolute()
@@ -386,7 +392,7 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
     cfgd = settings().data
     cal = calibrate(learn, seed=seed)
     export(learn, out, dict(calibration=cal, arch=arch, pretrained=pretrained, seed=seed, lr=state['lr'], epochs=epochs, freeze_epochs=freeze_epochs,
-                            finetune=finetune, prior=prior, composite_p=composite_p,
+                            finetune=finetune, prior=prior, composite_p=composite_p, class_counts=_class_counts(dls),
                             metrics=dict(**state.get('best_metrics', {}), test_loss=float(test_loss), test_accuracy=float(test_acc), n_test=len(tdl.items)),
                             dataset=dict(root=str(Path(root).absolute()), kaggle_handle=cfgd.kaggle_handle, kaggle_version=cfgd.kaggle_version),
                             fit_seconds=round(fit_seconds, 2)))

@@ -15,9 +15,9 @@ def _port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
-def serve(model):
-    "Launch the app for `model` on 127.0.0.1; return (demo, url)."
-    demo = make_demo(model)
+def serve(model, **kwargs):
+    "Launch the app for `model` (`make_demo`'s `kwargs`) on 127.0.0.1; return (demo, url)."
+    demo = make_demo(model, **kwargs)
     port = _port()
     demo.launch(server_name='127.0.0.1', server_port=port, prevent_thread_lock=True, quiet=True, max_file_size=MAX_FILE_SIZE)  # as app.py
     return demo, f'http://127.0.0.1:{port}/'
@@ -196,3 +196,50 @@ def test_cli_api_and_app_give_the_same_answer(sample_app, sample_model, sample, 
     # --threshold overrides the model's: at 0 every answer is the top class, in the CLI and in the API alike
     tops = [t[0][0] for t in load_predictor(sample_model).predict(fns, k=1)]
     assert cli('--threshold', '0') == [v['label'] for v in load_predictor(sample_model).classify(fns, threshold=0)] == tops
+
+def test_prediction_log_keeps_one_line_per_request_from_8_clients_and_monitor_reports_it(sample_model, sample, tmp_path):
+    "8 visitors at once, 4 photos each (one not an image): 32 whole JSON lines, each the answer its visitor got; `monitor` reads them."
+    # a bad upload alone is a Gradio error; batched with others, an answer marked "Error: " (see test_inference): either way logged
+    import subprocess, threading
+    from produce_classifier.core import _sha256
+    logs = tmp_path/'logs'
+    demo, url = serve(sample_model, log_dir=logs)
+    txt = tmp_path/'notes.txt'; txt.write_text('not a photo')
+    fns = [sorted(d.iterdir())[0] for d in sorted((sample/'Test').iterdir())]
+    got = []
+    def visitor(i):
+        c = Client(url, verbose=False)
+        for j in range(4):
+            f = txt if (i, j) == (0, 3) else fns[(i * 4 + j) % len(fns)]
+            try: got.append((_sha256(f), c.predict(handle_file(str(f)), api_name='/predict')['label']))
+            except Exception as e: got.append((_sha256(f), f"Error: {e}"))
+    try:
+        threads = [threading.Thread(target=visitor, args=(i,)) for i in range(8)]
+        for t in threads: t.start()
+        for t in threads: t.join()
+    finally: demo.close()
+    lines = [json.loads(l) for l in (logs/'predictions.jsonl').read_text().splitlines()]
+    answered = [g for g in got if not g[1].startswith('Error: ')]
+    assert len(lines) == 32 and len(got) == 32 and len(answered) == 31, (len(lines), got)
+    assert sorted((l['image_sha256'], l['verdict']) for l in lines if not l['verdict'].startswith('Error: ')) == sorted(answered)
+    bad = [l for l in lines if l['verdict'].startswith('Error: ')]
+    assert len(bad) == 1 and bad[0]['image_sha256'] == _sha256(txt) and 'not an image' in bad[0]['verdict'] and bad[0]['top'] == []
+    model_sha = json.loads(sample_model.with_suffix('.json').read_text())['sha256']
+    assert {l['model_sha256'] for l in lines} == {model_sha} and all(l['seconds'] > 0 for l in lines)
+    assert sorted(p.name for p in logs.iterdir()) == ['predictions.jsonl']  # no photo kept
+    r = subprocess.run(['produce-classifier', 'monitor', str(logs), '--model', str(sample_model), '--out', str(tmp_path/'report')],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and '32 requests, 1 unreadable uploads' in r.stdout, r.stdout + r.stderr
+    report = json.loads((tmp_path/'report'/'monitor.json').read_text())
+    assert sum(f['answers'] for f in report['families']) == sum(not v.startswith('Not sure') for _, v in answered)
+    assert (tmp_path/'report'/'confidence.png').stat().st_size > 0
+
+def test_a_log_folder_that_cannot_be_written_never_stops_an_answer(sample_model, sample, tmp_path):
+    "A log folder that cannot be created or written (here, under a file): the visitor still gets the answer; the log says why it stopped."
+    (tmp_path/'a-file').write_text('')
+    demo, url = serve(sample_model, log_dir=tmp_path/'a-file'/'logs')
+    fn = sorted((sample/'Test'/'Banana 1').iterdir())[0]
+    try:
+        for _ in range(2): assert Client(url, verbose=False).predict(handle_file(str(fn)), api_name='/predict')['label']
+    finally: demo.close()
+    assert demo.prediction_log.stopped.startswith(f"The prediction log in {tmp_path/'a-file'/'logs'} stopped (")
