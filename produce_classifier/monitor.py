@@ -64,12 +64,11 @@ def read_log(folder:str|Path) -> list[dict]:
     return out
 
 def _plot_confidence(conf:list[float], fn:Path):
-    "A histogram of the answers' top probabilities."
-    import matplotlib; matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 3))
+    "A histogram of the answers' top probabilities (a bare `Figure`: no pyplot state, no backend switched under a notebook)."
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(6, 3)); ax = fig.subplots()
     ax.hist(conf, bins=20, range=(0, 1)); ax.set_xlabel('top probability'); ax.set_ylabel('requests')
-    fig.savefig(fn, dpi=100, bbox_inches='tight'); plt.close(fig)
+    fig.savefig(fn, dpi=100, bbox_inches='tight')
 
 def monitor(logdir:str|Path, # the app's prediction log folder (`[app] log_dir`)
             out:str|Path='monitor', # folder for the report (replaced as a whole)
@@ -78,21 +77,20 @@ def monitor(logdir:str|Path, # the app's prediction log folder (`[app] log_dir`)
     "Write a report of the app's answers to `out`: requests per day, share 'not sure', confidence histogram, answers against training."
     recs = read_log(logdir)
     if not recs: raise UserError(f"No prediction log in {logdir}: serve the app with [app] log_dir (or PREDICTION_LOG) set, then run this again.")
-    errors = [r for r in recs if r['verdict'].startswith('Error: ')]
-    answered = [r for r in recs if not r['verdict'].startswith('Error: ')]
-    not_sure = [r for r in answered if r['verdict'].startswith('Not sure')]
-    said = collections.Counter(family(r['verdict'].removesuffix(' (variety unsure)')) for r in answered if r not in not_sure)
+    answered = [r['verdict'] for r in recs if not r['verdict'].startswith('Error: ')]
+    sure = [v for v in answered if not v.startswith('Not sure')]
+    said = collections.Counter(family(v.removesuffix(' (variety unsure)')) for v in sure)
     counts = (model_info(model).get('class_counts') or {}) if model else {}
     trained = collections.Counter({f: 0 for f in said})
     for c, n in counts.items(): trained[family(c)] += n
-    m = dict(requests=len(recs), errors=len(errors), not_sure=len(not_sure) / max(len(answered), 1),
+    m = dict(requests=len(recs), errors=len(recs) - len(answered), not_sure=1 - len(sure) / max(len(answered), 1),
              per_day=dict(sorted(collections.Counter(r['time'][:10] for r in recs).items())),
-             models=sorted({r['model_sha256'] for r in recs}), families=[
+             models=sorted({str(r['model_sha256']) for r in recs}), families=[
                  dict(family=f, answers=n, share=n / sum(said.values()), training_share=trained[f] / sum(trained.values()) if counts else None)
                  for f, n in said.most_common()])
     out = Path(out); tmp = Path(tempfile.mkdtemp(dir=out.absolute().parent, prefix=f'.{out.name}-'))
     try:
-        _plot_confidence([r['top'][0][1] for r in answered if r['top']], tmp/'confidence.png')
+        _plot_confidence([r['top'][0][1] for r in recs if r['top']], tmp/'confidence.png')  # errors have no top classes
         (tmp/'monitor.json').write_text(json.dumps(m, indent=2))
         (tmp/'monitor.md').write_text(_report(m))
         if out.exists(): shutil.rmtree(out)
