@@ -114,6 +114,7 @@ def _model_path(model, cfg) -> Path:
 
 def make_demo(model:str|Path|None=None, # model.pkl; default: `MODEL_PATH`, `MODEL_REPO`, `[app] model_repo`, `[app] model_path`
               log_dir:str|Path|None=None, # folder for the prediction log; default: `PREDICTION_LOG`, else `[app] log_dir` (empty: no log)
+              keep_uploads:int=300, # seconds an upload stays on the server: time to answer and show it, then it is deleted
              ) -> gr.Blocks:
     "The Gradio app for `model` (not launched)."
     cfg = settings().app
@@ -122,8 +123,9 @@ def make_demo(model:str|Path|None=None, # model.pkl; default: `MODEL_PATH`, `MOD
     log_dir = log_dir or os.environ.get('PREDICTION_LOG') or cfg.log_dir
     log = PredictionLog(log_dir, cfg.log_max_mb) if log_dir else None
     examples = sorted((path.parent/'examples').glob('*.*'))
-    # uploads are deleted an hour after they arrive (and all of them when the app restarts): a photo is not kept
-    with gr.Blocks(title='Produce classifier', delete_cache=(3600, 3600)) as demo:
+    # a photo is not kept: uploads are deleted minutes after they arrive (and all of them when the app restarts); not at
+    # once, as the page still shows the photo from the server and its Classify button sends the same upload again
+    with gr.Blocks(title='Produce classifier', delete_cache=(min(60, keep_uploads), keep_uploads)) as demo:
         gr.Markdown(f"# Produce classifier\n\n{_description(pred.vocab)}")
         with gr.Row():
             photo = Photo(type='filepath', sources=['upload', 'webcam', 'clipboard'], label='Photo of produce')

@@ -43,6 +43,21 @@ def test_client_gets_the_class_of_fruits360_images(sample_app, sample_model, sam
         right += top == d.name
     assert right >= 9, f"{right}/14 right"  # the fixture model is small (6 epochs from scratch); chance is 1/14
 
+def test_an_upload_is_answered_then_deleted(sample_model, sample, tmp_path):
+    "An upload is answered, then deleted from the server once it is older than `keep_uploads` (300 s in the app; 1 s here)."
+    import gradio, time
+    photo = tmp_path/'my-lemon-photo.jpg'; shutil.copy(sorted((sample/'Test'/'Lemon 1').iterdir())[0], photo)
+    demo, url = serve(sample_model, keep_uploads=1)
+    try:
+        res = Client(url, verbose=False).predict(handle_file(str(photo)), api_name='/predict')
+        assert res['confidences'][0]['label'] == 'Lemon 1'
+        kept = lambda: list(Path(gradio.utils.get_upload_folder()).rglob(photo.name))
+        for _ in range(50):  # the app checks once a second
+            if not kept(): break
+            time.sleep(0.2)
+        assert not kept(), kept()
+    finally: demo.close()
+
 def test_client_gets_the_clear_error_for_a_text_file(sample_app, tmp_path):
     from gradio_client.exceptions import AppError
     txt = tmp_path/'shopping-list.txt'; txt.write_text('apples, pears')
