@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #bb641f46
 from __future__ import annotations
-import hashlib, io, json, math, re, warnings
+import hashlib, io, json, math, os, re, warnings
 from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -15,8 +15,8 @@ try:  # HEIC/HEIF, what iPhones save by default, opens like any format once pill
 except ImportError: pass
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'MAX_FULL_PIXELS', 'FORMATS', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'to_rgb', 'open_image', 'views',
-           'family', 'verdict', 'Answers', 'model_info']
+__all__ = ['MAX_PIXELS', 'MAX_FULL_PIXELS', 'FREE_FULL_PIXELS', 'PIXELS_PER_BYTE', 'FORMATS', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES',
+           'to_rgb', 'open_image', 'views', 'family', 'verdict', 'Answers', 'model_info']
 
 # %% ../nbs/00_core.ipynb #db24de06
 def to_rgb(img:Image.Image) -> Image.Image:
@@ -33,7 +33,21 @@ def to_rgb(img:Image.Image) -> Image.Image:
 
 # %% ../nbs/00_core.ipynb #7395d8c9
 MAX_PIXELS = 64_000_000  # a 12 MP photo is 12M; anything this big is a bomb or a scan, not a photo of an apple
-MAX_FULL_PIXELS = 8_300_000  # for formats decoded whole (all but JPEG): a 4K frame, a tenth of a second and 25 MB
+MAX_FULL_PIXELS = 25_000_000  # for formats decoded whole (all but JPEG): a 24 MP phone photo (an iPhone 15's HEIC)
+FREE_FULL_PIXELS = 8_300_000  # a 4K frame (a tenth of a second, 25 MB) decodes whole whatever its file size; above it...
+PIXELS_PER_BYTE = 16  # ...the file must be as big as its pixels: a phone's HEIC has 3-8 pixels a byte, a crafted 100 KB PNG 80
+
+def _nbytes(src) -> int:
+    "The size in bytes of the file at path or file object `src`."
+    if isinstance(src, (str, Path)): return os.path.getsize(src)
+    pos = src.tell(); n = src.seek(0, 2); src.seek(pos); return n
+
+def _check_whole_decode(img:Image.Image, src, name:str):
+    "Refuse an image that must be decoded whole when its pixels would cost far more to decode than its file cost to send."
+    px = img.width * img.height
+    if px <= FREE_FULL_PIXELS or px <= min(MAX_FULL_PIXELS, PIXELS_PER_BYTE * _nbytes(src)): return
+    raise UserError(f"{name} is a {img.width}x{img.height} {img.format} of {_nbytes(src) >> 10} KB, which would have to be decoded whole, "
+                    f"more work than this app does for one photo: upload it as a JPEG, or smaller.")
 FORMATS = 'JPEG, HEIC, PNG, WebP, AVIF, GIF, BMP or TIFF'  # what opens here that a phone or a browser uploads
 
 def open_image(src, # a path, bytes, file object or PIL image
@@ -52,9 +66,7 @@ def open_image(src, # a path, bytes, file object or PIL image
             if img.width * img.height > MAX_PIXELS:
                 raise UserError(f"{name} is {img.width}x{img.height} pixels, more than this app accepts ({MAX_PIXELS // 1_000_000} megapixels): upload a smaller photo.")
             if img.format == 'JPEG': img.draft('RGB', (4 * size, 4 * size))
-            elif img.width * img.height > MAX_FULL_PIXELS:  # no reduced decoding: a small file could cost seconds and a GB
-                raise UserError(f"{name} is a {img.width}x{img.height} {img.format}, which must be decoded whole, more than this app does "
-                                f"({MAX_FULL_PIXELS // 1_000_000} megapixels): upload it as a JPEG, or smaller.")
+            else: _check_whole_decode(img, src, name)  # no reduced decoding: a small file could cost seconds and a GB
             img.load()
             if max(img.size) > 16 * size: img = img.reduce(-(-max(img.size) // (8 * size)))  # as JPEG's draft: detail it cannot use
             return to_rgb(img)
