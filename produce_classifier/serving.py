@@ -56,7 +56,8 @@ class OnnxPredictor(Answers):
         if not self.path.is_file(): raise UserError(f"No model at {self.path}: write one with `to_onnx` (or `produce-classifier publish`).")
         self.info = model_info(self.path, 'onnx_sha256')
         import onnxruntime as ort
-        self.session = ort.InferenceSession(str(self.path), providers=['CPUExecutionProvider'])
+        opts = ort.SessionOptions(); opts.enable_cpu_mem_arena = False  # its arena keeps a big batch's memory for good
+        self.session = ort.InferenceSession(str(self.path), opts, providers=['CPUExecutionProvider'])
         self.vocab, self.size, self.crops = self.info['vocab'], self.info['size'], ifnone(crops, settings().app.crops)
         self.mean, self.std = (np.array(self.info['normalize'][k], np.float32).reshape(1, 3, 1, 1) for k in ('mean', 'std'))
         self._calibrate(self.info)
