@@ -9,12 +9,12 @@ from pathlib import Path
 import gradio as gr
 from gradio.components.label import LabelData
 from .settings import UserError, settings
-from .core import Answers, family, verdict
+from .core import NOT_PRODUCE, Answers, family, verdict
 from .serving import hub_model, load_predictor
 from .monitor import PredictionLog, record
 
 # %% auto #0
-__all__ = ['MAX_FILE_SIZE', 'Photo', 'Verdict', 'make_classify', 'make_demo']
+__all__ = ['MAX_FILE_SIZE', 'Photo', 'Verdict', 'make_classify', 'make_flag', 'make_demo']
 
 # %% ../nbs/04_app.ipynb #566d94f2
 class Photo(gr.Image):
@@ -62,7 +62,8 @@ def _load(pred:Answers, path:str|None):
         return UserError("Something went wrong while reading this photo: please try again or try another photo.")
 
 def make_classify(pred:Answers, threshold:float|None=None, k:int|None=None,
-                  log:PredictionLog|None=None): # where to record each answer (see `09_monitor`); default: nowhere
+                  log:PredictionLog|None=None, # where to record each answer (see `09_monitor`); default: nowhere
+                  source:str|None=None): # where the model came from (`repo@commit`), for the log
     "The batched Gradio handler for `pred`."
     def classify(paths:list[str]) -> list[list[dict]]:
         try: return _classify(paths)
@@ -79,10 +80,19 @@ def make_classify(pred:Answers, threshold:float|None=None, k:int|None=None,
         _trim()
         # in a batch a bad upload cannot fail alone: its answer says it is an error, and has no classes
         answers = [dict(label=f"Error: {x}", confidences={}) if isinstance(x, UserError) else verdict(next(preds), threshold) for x in xs]
-        if log: log.write([record(p, a, getattr(pred, 'info', {}).get('sha256'), time.perf_counter() - t0) for p, a in zip(paths, answers)])
+        if log: log.write([record(p, a, getattr(pred, 'info', {}).get('sha256'), time.perf_counter() - t0, source) for p, a in zip(paths, answers)])
         if len(xs) == 1 and isinstance(xs[0], UserError): raise gr.Error(str(xs[0]), print_exception=False)
         return [answers]
     return classify
+
+# %% ../nbs/04_app.ipynb #d6dc5598
+def make_flag(log:PredictionLog, vocab:list[str], sha256:str|None=None):
+    "The Gradio handler for \"Wrong? Tell us what it is\": keep the photo with the visitor's label; a sentence either way."
+    def flag(path:str|None, label:str|None) -> str:
+        try: log.flag(path, label, vocab, sha256)
+        except UserError as e: raise gr.Error(str(e), print_exception=False) from None
+        return f"Thank you: this photo is kept as {label}, for the next model to learn from."
+    return flag
 
 # %% ../nbs/04_app.ipynb #4b50d385
 def _description(vocab:list[str]) -> str:
@@ -110,11 +120,13 @@ def _guidance(msg:str) -> gr.Blocks:
 # %% ../nbs/04_app.ipynb #7367d42e
 MAX_FILE_SIZE = '20mb'  # for `launch(max_file_size=...)`: a 12 MP phone photo is 3-8 MB; bigger uploads are refused before they are stored
 
-def _model_path(model, cfg) -> Path:
-    "The model to serve: `model`, else `MODEL_PATH`, else the Hub repo `MODEL_REPO` or `[app] model_repo`, else `[app] model_path`."
-    if model or os.environ.get('MODEL_PATH'): return Path(model or os.environ['MODEL_PATH'])
+def _model_path(model, cfg) -> tuple[Path, str|None]:
+    "The model to serve and, for a Hub model, `repo@commit`: `model`, `MODEL_PATH`, the Hub repo `MODEL_REPO` or `[app] model_repo`, `[app] model_path`."
+    if model or os.environ.get('MODEL_PATH'): return Path(model or os.environ['MODEL_PATH']), None
     repo = os.environ.get('MODEL_REPO') or cfg.model_repo
-    return hub_model(repo) if repo else Path(cfg.model_path)
+    if not repo: return Path(cfg.model_path), None
+    path = hub_model(repo, os.environ.get('MODEL_REVISION') or cfg.model_revision or None)
+    return path, f'{repo}@{path.parent.name}'  # the Hub cache names a snapshot's folder by its commit
 
 def make_demo(model:str|Path|None=None, # model.pkl; default: `MODEL_PATH`, `MODEL_REPO`, `[app] model_repo`, `[app] model_path`
               log_dir:str|Path|None=None, # folder for the prediction log; default: `PREDICTION_LOG`, else `[app] log_dir` (empty: no log)
@@ -122,7 +134,9 @@ def make_demo(model:str|Path|None=None, # model.pkl; default: `MODEL_PATH`, `MOD
              ) -> gr.Blocks:
     "The Gradio app for `model` (not launched)."
     cfg = settings().app
-    try: path = _model_path(model, cfg); pred = load_predictor(path)
+    try:
+        path, source = _model_path(model, cfg)
+        pred = load_predictor(path)
     except UserError as e: return _guidance(str(e))
     log_dir = log_dir or os.environ.get('PREDICTION_LOG') or cfg.log_dir
     log = PredictionLog(log_dir, cfg.log_max_mb) if log_dir else None
@@ -131,15 +145,21 @@ def make_demo(model:str|Path|None=None, # model.pkl; default: `MODEL_PATH`, `MOD
     # a photo is not kept: uploads are deleted minutes after they arrive (and all of them when the app restarts); not at
     # once, as the page still shows the photo from the server and its Classify button sends the same upload again
     with gr.Blocks(title='Produce classifier', delete_cache=(min(60, keep_uploads), keep_uploads)) as demo:
-        gr.Markdown(f"# Produce classifier\n\n{_description(pred.vocab)}")
+        gr.Markdown(f"# Produce classifier\n\n{_description(pred.vocab)}" + (f"\n\nModel: `{source}` on the Hugging Face Hub." if source else ''))
         with gr.Row():
             photo = Photo(type='filepath', sources=['upload', 'webcam', 'clipboard'], label='Photo of produce')
             out = Verdict(num_top_classes=cfg.top_k, label='What it is')
         btn = gr.Button('Classify', variant='primary')
         if examples: gr.Examples([[str(f)] for f in examples], inputs=photo, examples_per_page=12)
-        fn = _gpu(make_classify(pred, pred.threshold, cfg.top_k, log))
+        fn = _gpu(make_classify(pred, pred.threshold, cfg.top_k, log, source))
         kw = dict(batch=True, max_batch_size=8, concurrency_limit=1, concurrency_id='classify')
         btn.click(fn, photo, out, api_name='predict', **kw)
         photo.upload(fn, photo, out, api_name=False, **kw)
+        if log:
+            with gr.Row():
+                fix = gr.Dropdown([NOT_PRODUCE, *pred.vocab], value=None, label='Wrong? Tell us what it is', scale=3)
+                send = gr.Button('Send', scale=1)
+            thanks = gr.Markdown()
+            send.click(make_flag(log, pred.vocab, getattr(pred, 'info', {}).get('sha256')), [photo, fix], thanks, api_name='flag')
     demo.prediction_log = log  # to see whether it stopped, and why
     return demo.queue(max_size=32)

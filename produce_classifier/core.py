@@ -15,8 +15,8 @@ try:  # HEIC/HEIF, what iPhones save by default, opens like any format once pill
 except ImportError: pass
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'MAX_FULL_PIXELS', 'FREE_FULL_PIXELS', 'PIXELS_PER_BYTE', 'FORMATS', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES',
-           'to_rgb', 'open_image', 'views', 'family', 'verdict', 'Answers', 'model_info']
+__all__ = ['MAX_PIXELS', 'MAX_FULL_PIXELS', 'FREE_FULL_PIXELS', 'PIXELS_PER_BYTE', 'FORMATS', 'NOT_PRODUCE', 'FAMILY_EXCEPTIONS',
+           'FAMILY_NAMES', 'to_rgb', 'open_image', 'views', 'family', 'verdict', 'Answers', 'model_info']
 
 # %% ../nbs/00_core.ipynb #db24de06
 def to_rgb(img:Image.Image) -> Image.Image:
@@ -91,8 +91,9 @@ def views(img:Image.Image, # an opened photo
     return out
 
 # %% ../nbs/00_core.ipynb #ce63a470
+NOT_PRODUCE = 'Not produce'  # what a visitor can say a photo is, besides the model's classes
 FAMILY_EXCEPTIONS = {'Potato Sweet': 'Sweet Potato', 'Nut Pecan': 'Pecan', 'Nut Forest': 'Hazelnut',
-                     'Passion Fruit': 'Passion Fruit', 'Cactus fruit': 'Cactus Fruit', 'Caju seed': 'Cashew'}
+                     'Passion Fruit': 'Passion Fruit', 'Cactus fruit': 'Cactus Fruit', 'Caju seed': 'Cashew', NOT_PRODUCE: NOT_PRODUCE}
 FAMILY_NAMES = {'Limes': 'Lime', 'Maracuja': 'Passion Fruit', 'Blackberrie': 'Blackberry', 'Kumquats': 'Kumquat',
                 'Dates': 'Date', 'Beans': 'Bean', 'Cocos': 'Coconut', 'Carambula': 'Carambola', 'Mangostan': 'Mangosteen',
                 'Pitahaya': 'Dragon Fruit', 'Kaki': 'Persimmon'}  # Fruits-360's plurals, misspellings and local names

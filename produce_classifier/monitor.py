@@ -7,7 +7,8 @@ from __future__ import annotations
 import collections, datetime, json, os, shutil, sys, tempfile, threading
 from pathlib import Path
 from .settings import UserError
-from .core import _sha256, family, model_info
+from fastcore.basics import patch
+from .core import NOT_PRODUCE, _sha256, family, model_info
 
 # %% auto #0
 __all__ = ['PredictionLog', 'record', 'read_log', 'monitor']
@@ -43,13 +44,42 @@ class PredictionLog:
                 self.stopped = f"The prediction log in {self.folder} stopped ({e.strerror or e}): answers go on, unlogged; free the disk or fix the folder and restart the app."
                 print(self.stopped, file=sys.stderr)
 
-def record(src, answer:dict, sha256:str, seconds:float) -> dict:
+def _now() -> str: return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='milliseconds')
+
+def record(src, answer:dict, sha256:str, seconds:float,
+           source:str|None=None, # where the model came from: `repo@commit` for a model from the Hub
+          ) -> dict:
     "The log line for one photo: when, the model, the answer (or error) and its top classes, the latency, and the image's hash (not the image)."
     try: digest = _sha256(Path(src)) if src else None
     except OSError: digest = None  # gone already
-    return dict(time=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='milliseconds'), model_sha256=sha256,
+    return dict(time=_now(), model_sha256=sha256,
                 verdict=answer['label'], top=[[k, round(v, 4)] for k, v in answer.get('confidences', {}).items()],
-                seconds=round(seconds, 4), image_sha256=digest)
+                seconds=round(seconds, 4), image_sha256=digest, **({'model_source': source} if source else {}))
+
+# %% ../nbs/09_monitor.ipynb #d7a4c8c0
+@patch
+def flag(self:PredictionLog, src, # the photo a visitor says the model got wrong
+         label:str, # what they say it is: one of `vocab`, or `NOT_PRODUCE`
+         vocab:list[str], # the model's classes
+         sha256:str|None=None, # the model's
+        ) -> Path:
+    "Keep `src` as `folder`/flagged/`label`/<its sha256> with a line in flags.jsonl; return its path, or a `UserError` saying why not."
+    if label not in vocab and label != NOT_PRODUCE: raise UserError(f"{label!r} is not one of this model's classes: pick one from the list, or {NOT_PRODUCE!r}.")
+    if not src or not Path(src).is_file(): raise UserError("There is no photo to flag: upload the photo, then say what it is.")
+    digest = _sha256(Path(src)); dest = self.folder/'flagged'/label/f'{digest[:16]}{Path(src).suffix.lower()}'
+    line = dict(time=_now(), model_sha256=sha256, label=label, image_sha256=digest, file=str(dest.relative_to(self.folder)))
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if not dest.exists(): _copy(src, dest)
+        with self.lock, (self.folder/'flags.jsonl').open('a', encoding='utf-8') as f: f.write(json.dumps(line) + '\n')
+    except OSError as e: raise UserError(f"The photo could not be saved in {self.folder} ({e.strerror or e}): thank you all the same.") from None
+    return dest
+
+def _copy(src, dest:Path):
+    "Copy `src` to `dest` through a temporary name: a full disk leaves no half photo."
+    tmp = dest.with_name(f'.{dest.name}.tmp')
+    try: shutil.copyfile(src, tmp); os.replace(tmp, dest)
+    finally: tmp.unlink(missing_ok=True)
 
 # %% ../nbs/09_monitor.ipynb #2650f844
 def read_log(folder:str|Path) -> list[dict]:
@@ -87,7 +117,7 @@ def monitor(logdir:str|Path, # the app's prediction log folder (`[app] log_dir`)
              per_day=dict(sorted(collections.Counter(r['time'][:10] for r in recs).items())),
              models=sorted({str(r['model_sha256']) for r in recs}), families=[
                  dict(family=f, answers=n, share=n / sum(said.values()), training_share=trained[f] / sum(trained.values()) if counts else None)
-                 for f, n in said.most_common()])
+                 for f, n in said.most_common()], flagged=_flagged(logdir))
     out = Path(out); tmp = Path(tempfile.mkdtemp(dir=out.absolute().parent, prefix=f'.{out.name}-'))
     try:
         _plot_confidence([r['top'][0][1] for r in recs if r['top']], tmp/'confidence.png')  # errors have no top classes
@@ -98,6 +128,11 @@ def monitor(logdir:str|Path, # the app's prediction log folder (`[app] log_dir`)
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return m
 
+def _flagged(logdir) -> dict[str, int]:
+    "How many photos visitors flagged as each label (kept once each, in `logdir`/flagged)."
+    return {d.name: sum(1 for f in d.iterdir() if not f.name.startswith('.'))
+            for d in sorted((Path(logdir)/'flagged').glob('*/')) if d.is_dir()}
+
 def _report(m:dict) -> str:
     "The report's Markdown."
     rows = '\n'.join(f"| {d} | {n} |" for d, n in m['per_day'].items())
@@ -107,4 +142,7 @@ def _report(m:dict) -> str:
             f"\"not sure\" on {m['not_sure']:.1%} of the rest. Models: {', '.join(s[:12] for s in m['models'])}.\n\n"
             f"| day | requests |\n|---|---|\n{rows}\n\n![confidence](confidence.png)\n\n"
             f"Answers by family, against the share of training images (a family far above its training share is worth a look):\n\n"
-            f"| family | answers | share | training share |\n|---|---|---|---|\n{fams}\n")
+            f"| family | answers | share | training share |\n|---|---|---|---|\n{fams}\n\n"
+            f"Flagged by visitors as wrong: {sum(m['flagged'].values())} photos, kept in flagged/ (measure a model on them with "
+            f"`produce-classifier evaluate --photos LOGDIR/flagged`):\n\n| they said it is | photos |\n|---|---|\n"
+            + ''.join(f"| {k} | {n} |\n" for k, n in m['flagged'].items()))

@@ -21,14 +21,15 @@ __all__ = ['read_photos', 'photo_metrics', 'contact_sheet', 'evaluate_photos']
 # %% ../nbs/07_photos.ipynb #e4bf5487
 def read_photos(path:str|Path, # a folder with a labels.csv (file,family), or with one folder per family
                ) -> list[tuple[Path, str]]:
-    "(photo, family) for every labelled photo in `path`."
+    "(photo, family) for every labelled photo in `path`: its row in labels.csv, else its folder's family."
     path = Path(path)
     if not path.is_dir(): raise UserError(f"{path} is not a folder: give a folder of family folders, or one with a labels.csv (file,family).")
     if (path/'labels.csv').exists():
         with open(path/'labels.csv', newline='') as f: rows = list(csv.DictReader(f))
         if not rows or not {'file', 'family'} <= set(rows[0]): raise UserError(f"{path/'labels.csv'} needs the columns file and family: add a header line 'file,family'.")
         return [(path/r['file'], r['family']) for r in rows]
-    items = [(f, d.name) for d in sorted(path.iterdir()) if d.is_dir() for f in sorted(d.iterdir()) if f.suffix.lower() in image_extensions]
+    # a folder named after a class (`Apple Red 1`, as the app's flags are kept) stands for its family
+    items = [(f, family(d.name)) for d in sorted(path.iterdir()) if d.is_dir() for f in sorted(d.iterdir()) if f.suffix.lower() in image_extensions]
     if not items: raise UserError(f"No labelled photos in {path}: put each family's photos in a folder named after it, or add a labels.csv (file,family).")
     return items
 

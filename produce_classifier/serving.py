@@ -91,18 +91,21 @@ def load_predictor(model:str|Path, # a model.pkl; its model.onnx beside it is us
     return Predictor(model, crops)
 
 # %% ../nbs/03_onnx.ipynb #5e5f06a9
-def _snapshot(repo:str, files:list[str]) -> Path:
-    "The folder of `repo`'s `files` (and examples) in the Hugging Face cache, downloaded if not there yet."
+def _snapshot(repo:str, files:list[str], revision:str|None=None) -> Path:
+    "The folder of `repo`'s `files` (and examples) at `revision` in the Hugging Face cache, downloaded if not there yet."
     from huggingface_hub import snapshot_download
-    return Path(snapshot_download(repo, allow_patterns=['model.json', 'examples/*', *files]))
+    return Path(snapshot_download(repo, revision=revision, allow_patterns=['model.json', 'examples/*', *files]))
 
 def hub_model(repo:str, # a Hub model repo, `user/name`, written by `produce-classifier publish`
+              revision:str|None=None, # a commit id, tag or branch of `repo` to pin (a later publish then changes nothing); default: the latest
              ) -> Path:
     "The path of `repo`'s model.pkl in the Hugging Face cache, with model.json, the examples and (for ONNX Runtime) model.onnx."
-    from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError
+    from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
     try:
-        path = _snapshot(repo, ['model.onnx'] if _has_onnxruntime() else ['model.pkl'])
-        if not (path/'model.onnx').is_file() and not (path/'model.pkl').is_file(): path = _snapshot(repo, ['model.pkl'])
+        path = _snapshot(repo, ['model.onnx'] if _has_onnxruntime() else ['model.pkl'], revision)
+        if not (path/'model.onnx').is_file() and not (path/'model.pkl').is_file(): path = _snapshot(repo, ['model.pkl'], revision)
+    except RevisionNotFoundError:
+        raise UserError(f"The model repo {repo} on the Hugging Face Hub has no revision {revision}: check MODEL_REVISION (a commit id, tag or branch).") from None
     except RepositoryNotFoundError:
         raise UserError(f"There is no model repo {repo} on the Hugging Face Hub (or it is private and no HF_TOKEN is set): check MODEL_REPO.") from None
     except Exception as e:

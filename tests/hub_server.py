@@ -6,9 +6,10 @@ import yaml
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class HubState:
-    "What arrived: `repos` {key: settings}, `commits` {key: {path: bytes}}, `blobs` {oid: bytes}, and every request; a Space's key is 'spaces/' + its id."
+    """What arrived: `repos` {key: settings}, `commits` {key: {path: bytes}} (the latest files), `history` {key: [files after each
+    commit]}, `blobs` {oid: bytes}, and every request; a Space's key is 'spaces/' + its id."""
     def __init__(self):
-        self.repos, self.commits, self.blobs, self.requests = {}, {}, {}, []
+        self.repos, self.commits, self.history, self.blobs, self.requests = {}, {}, {}, {}, []
         self.taken, self.read_only, self.fail_commit, self.metadata = set(), set(), False, []
 
 def _handler(state:HubState):
@@ -23,10 +24,11 @@ def _handler(state:HubState):
         def _token(self) -> str: return self.headers.get('Authorization', '').removeprefix('Bearer ')
         def _file(self, head:bool):
             "HEAD or GET /{repo}/resolve/{revision}/{path}: a committed file, with the headers `hf_hub_download` reads."
-            m = re.match(r'/([^/]+/[^/]+)/resolve/[^/]+/(.+)', self.path.split('?')[0])
-            files = state.commits.get(m[1], {}) if m else {}
-            if not m or unquote(m[2]) not in files: return self._send(404, {'error': 'Entry not found'}, {'X-Error-Code': 'EntryNotFound'})
-            data = files[unquote(m[2])]
+            m = re.match(r'/([^/]+/[^/]+)/resolve/([^/]+)/(.+)', self.path.split('?')[0])
+            files = _at(state, m[1], unquote(m[2])) if m else None
+            if files is None: return self._send(404, {'error': 'Revision not found'}, {'X-Error-Code': 'RevisionNotFound'})
+            if unquote(m[3]) not in files: return self._send(404, {'error': 'Entry not found'}, {'X-Error-Code': 'EntryNotFound'})
+            data = files[unquote(m[3])]
             self.send_response(200)
             for k, v in {'Content-Length': str(len(data)), 'ETag': f'"{hashlib.sha256(data).hexdigest()}"', 'X-Repo-Commit': _sha(files)}.items(): self.send_header(k, v)
             self.end_headers()
@@ -34,12 +36,13 @@ def _handler(state:HubState):
         def do_HEAD(self): state.requests.append(('HEAD', self.path)); self._file(head=True)
         def do_GET(self):
             state.requests.append(('GET', self.path))
-            m = re.match(r'/api/(models|spaces)/([^/]+/[^/]+)(/revision/[^/]+|/tree/[^/]+)?$', self.path.split('?')[0])
+            m = re.match(r'/api/(models|spaces)/([^/]+/[^/]+)(?:/(revision|tree)/([^/]+))?$', self.path.split('?')[0])
             if not m: return self._file(head=False)
             key = m[2] if m[1] == 'models' else f'spaces/{m[2]}'
             if key not in state.repos: return self._send(404, {'error': 'Repository not found'}, {'X-Error-Code': 'RepoNotFound'})
-            files = state.commits.get(key, {})
-            if (m[3] or '').startswith('/tree/'):
+            files = _at(state, key, unquote(m[4] or 'main'))
+            if files is None: return self._send(404, {'error': f'Invalid rev id: {m[4]}'}, {'X-Error-Code': 'RevisionNotFound'})
+            if m[3] == 'tree':
                 return self._send(200, [dict(type='file', path=p, size=len(d), oid=hashlib.sha1(d).hexdigest()) for p, d in sorted(files.items())])
             return self._send(200, {'id': m[2], 'private': False, 'sha': _sha(files), 'siblings': [{'rfilename': p} for p in sorted(files)]})
         def do_PUT(self):
@@ -78,9 +81,17 @@ def _handler(state:HubState):
                     if op['key'] == 'file': files[op['value']['path']] = base64.b64decode(op['value']['content'])
                     elif op['key'] == 'lfsFile': files[op['value']['path']] = state.blobs[op['value']['oid']]
                 state.commits.setdefault(repo, {}).update(files)
-                return self._send(200, {'commitUrl': f'{base}/{repo}/commit/1', 'commitOid': '1' * 40})
+                state.history.setdefault(repo, []).append(dict(state.commits[repo]))
+                sha = _sha(state.commits[repo])
+                return self._send(200, {'commitUrl': f'{base}/{repo}/commit/{sha}', 'commitOid': sha})
             self._send(404, {'error': f'not served here: {self.path}'})
     return Handler
+
+def _at(state:HubState, key:str, rev:str) -> dict|None:
+    "The files of repo `key` at revision `rev` (the branch `main`: the latest; else a commit id), or None if there is no such revision."
+    latest = state.commits.get(key, {})
+    if rev in ('main', _sha(latest)): return latest
+    return next((f for f in state.history.get(key, []) if _sha(f) == rev), None)
 
 def _sha(files:dict) -> str:
     "A commit id for the repo's current files."

@@ -116,6 +116,30 @@ def test_browser_classifies_an_example(browser, demo_model, tmp_path):
         assert example.name.startswith(label + '_'), (label, example.name)
     finally: demo.close()
 
+def test_browser_flags_a_wrong_answer_and_the_photo_arrives_with_its_label(browser, sample_model, sample, tmp_path):
+    "A visitor uploads a photo, says what it really is, and reads the thanks; the photo is in the log folder under that class."
+    from gradio_client.exceptions import AppError
+    logs = tmp_path/'logs'
+    fn = sorted((sample/'Test'/'Lemon 1').iterdir())[0]
+    demo, url = serve(sample_model, log_dir=logs)
+    try:
+        page = browser.new_page()
+        page.goto(url)
+        page.locator('input[type=file]').first.set_input_files(str(fn))
+        _headline(page)
+        page.get_by_label('Wrong? Tell us what it is').click()
+        page.get_by_role('option', name='Limes 1', exact=True).click()
+        page.get_by_role('button', name='Send').click()
+        page.get_by_text('Thank you: this photo is kept as Limes 1').wait_for(timeout=60_000)
+        page.screenshot(path=str(tmp_path/'flag.png'), full_page=True)
+        with pytest.raises(AppError, match=r"\.\./\.\./x is not in the list of choices"):  # a script sending a path as its label
+            Client(url, verbose=False).predict(handle_file(str(fn)), '../../x', api_name='/flag')
+    finally: demo.close()
+    kept = list((logs/'flagged').rglob('*.*'))
+    assert [(f.parent.name, f.read_bytes()) for f in kept] == [('Limes 1', fn.read_bytes())], kept
+    assert [json.loads(l)['label'] for l in (logs/'flags.jsonl').read_text().splitlines()] == ['Limes 1']
+    assert not list(tmp_path.glob('x*')) and sorted(p.name for p in logs.iterdir()) == ['flagged', 'flags.jsonl', 'predictions.jsonl']
+
 def test_browser_without_a_model_shows_guidance(browser, tmp_path):
     demo, url = serve(tmp_path/'models'/'model.pkl')
     try:

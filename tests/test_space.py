@@ -30,6 +30,16 @@ def _port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
+def _answer(app:subprocess.Popen, port:int, fn:Path, wait:float=240) -> dict:
+    "The /predict answer for `fn` from `app` on `port`, once it is up (it must not exit before)."
+    deadline = time.time() + wait
+    while True:
+        assert app.poll() is None, app.stdout.read()
+        try: return Client(f'http://127.0.0.1:{port}/', verbose=False).predict(handle_file(str(fn)), api_name='/predict')
+        except Exception:
+            if time.time() > deadline: raise
+            time.sleep(1)
+
 def _front(readme:str) -> dict: return yaml.safe_load(readme.split('---')[1])
 
 def test_space_serves_the_published_model_and_pushes_as_a_gradio_space(demo_model, hub, tmp_path):
@@ -50,13 +60,7 @@ def test_space_serves_the_published_model_and_pushes_as_a_gradio_space(demo_mode
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         example = sorted((demo_model.parent/'examples').iterdir())[0]
-        deadline, res = time.time() + 240, None
-        while res is None:
-            assert app.poll() is None, app.stdout.read()
-            try: res = Client(f'http://127.0.0.1:{port}/', verbose=False).predict(handle_file(str(example)), api_name='/predict')
-            except Exception:
-                if time.time() > deadline: raise
-                time.sleep(1)
+        res = _answer(app, port, example)
     finally:
         app.terminate(); app.wait(30)
     assert res['confidences'][0]['label'] == example.name.rsplit('_', 2)[0]  # examples are named CLASS_INDEX_100.jpg
@@ -104,6 +108,37 @@ def test_space_failures_are_one_sentence(demo_model, hub, tmp_path):
     port = _port()  # nothing listens there: no network
     r = subprocess.run([sys.executable, '-c', load.format('someone/produce')], capture_output=True, text=True, env=_env(f'http://127.0.0.1:{port}', tmp_path/'c'), timeout=300)
     assert "Could not download the model someone/produce from the Hugging Face Hub and it is not in the cache" in r.stderr
+
+def test_a_pinned_revision_is_served_though_a_broken_model_was_published_after_it(demo_model, hub, tmp_path):
+    "MODEL_REVISION pins the commit served: a later publish (here one whose model.json matches no model file) does not reach the app; the page and the log name the commit."
+    from hub_server import _sha
+    url, state = hub
+    r = _cli('publish', str(demo_model.parent), '--repo', 'someone/produce', env=_env(url, tmp_path))
+    assert r.returncode == 0, r.stderr
+    good = state.commits['someone/produce']; first = _sha(good)
+    info = dict(json.loads(good['model.json']), sha256='0' * 64, onnx_sha256='0' * 64)
+    state.commits['someone/produce'] = dict(good, **{'model.json': json.dumps(info).encode()})  # the latest commit: broken
+    state.history['someone/produce'].append(dict(state.commits['someone/produce']))
+    load = "from produce_classifier.serving import hub_model, load_predictor; load_predictor(hub_model('someone/produce', {}))"
+    r = subprocess.run([sys.executable, '-c', load.format('None')], capture_output=True, text=True, env=_env(url, tmp_path/'a'), timeout=300)
+    assert "does not match the sha256 recorded in model.json" in r.stderr, r.stderr[-2000:]
+    r = subprocess.run([sys.executable, '-c', load.format("'" + 'f' * 40 + "'")], capture_output=True, text=True, env=_env(url, tmp_path/'b'), timeout=300)
+    assert f"The model repo someone/produce on the Hugging Face Hub has no revision {'f' * 40}: check MODEL_REVISION" in r.stderr, r.stderr[-2000:]
+    port, logs = _port(), tmp_path/'logs'
+    env = _env(url, tmp_path/'c', MODEL_REPO='someone/produce', MODEL_REVISION=first, PREDICTION_LOG=str(logs), GRADIO_SERVER_PORT=str(port))
+    app = subprocess.Popen([sys.executable, str(Path(__file__).parents[1]/'app.py')], cwd=tmp_path, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        example = sorted((demo_model.parent/'examples').iterdir())[0]
+        res = _answer(app, port, example)
+        import urllib.request
+        page = urllib.request.urlopen(f'http://127.0.0.1:{port}/config', timeout=30).read().decode()
+    finally:
+        app.terminate(); app.wait(30)
+    assert res['confidences'][0]['label'] == example.name.rsplit('_', 2)[0]
+    assert f'Model: `someone/produce@{first}` on the Hugging Face Hub.' in page  # the page's text, as the browser gets it
+    line = json.loads((logs/'predictions.jsonl').read_text().splitlines()[0])
+    assert line['model_source'] == f'someone/produce@{first}' and line['model_sha256'] == json.loads(good['model.json'])['sha256']
 
 def _resolve(reqs:str, tmp_path, *extra) -> dict:
     "What pip installs for `reqs` (+ `extra`) on the Space's Python, as {name: version}, from its dry-run report."
