@@ -108,7 +108,7 @@ def _space(args):
     "Build a Space folder serving a published model, and push it."
     from produce_classifier.hub import build_space, push_space
     space = args.space or f'{args.model_repo}-demo'
-    out = build_space(args.out, args.model_repo, args.hardware, space)
+    out = build_space(args.out, args.model_repo, args.hardware, space, args.model_revision)
     if not args.push: return print(f"Built the Space in {out}/: look through it, then run again with --push to upload it.")
     print(f"Pushed {out}/ to {push_space(out, space, args.hardware, private=args.private)}")
 
@@ -221,6 +221,7 @@ def _add_publish(sub, cfg):
                        description='Write a Gradio Space serving a Hub model repo into a folder (app.py, the library, lean requirements.txt, '
                                    'README front matter), and with --push upload it.')
     s.add_argument('--model-repo', required=True, help='the Hub model repo to serve, USER/NAME (see `publish`)')
+    s.add_argument('--model-revision', help='the commit of the model repo to serve, pinned: a later publish does not change the Space (default: the latest)')
     s.add_argument('--space', help='the Space, USER/NAME (default: MODEL_REPO-demo)')
     s.add_argument('--hardware', choices=['zero', 'cpu'], default='zero', help='ZeroGPU (a GPU per request; hosting needs PRO) or the free 2-vCPU cpu-basic')
     s.add_argument('--out', default='space', help='the folder to write')

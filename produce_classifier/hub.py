@@ -221,6 +221,7 @@ def build_space(out:str|Path, # the folder to write (replaced if an earlier `bui
                 model_repo:str, # the Hub model repo to serve, `user/name`, as `publish` wrote it
                 hardware:str='zero', # 'zero' (ZeroGPU) or 'cpu' (cpu-basic)
                 space:str|None=None, # the Space's name, `user/name`; default: `model_repo` + '-demo'
+                revision:str|None=None, # the commit of `model_repo` to serve, pinned; default: the latest
                ) -> Path:
     "Write a Gradio Space serving `model_repo` into `out`: app.py, the library, requirements.txt, settings.ini, README.md."
     out = Path(out); _check_repo(model_repo, '--model-repo'); space = space or f'{model_repo}-demo'; _check_repo(space, '--space')
@@ -232,7 +233,8 @@ def build_space(out:str|Path, # the folder to write (replaced if an earlier `bui
         (tmp/'app.py').write_text(APP_PY)
         shutil.copytree(Path(produce_classifier.__file__).parent, tmp/'produce_classifier', ignore=shutil.ignore_patterns('__pycache__', '_modidx.py', '*.pyi'))
         (tmp/'requirements.txt').write_text(space_requirements(hardware))
-        (tmp/'settings.ini').write_text(f"[app]\n# the model this Space serves; a MODEL_REPO Space variable overrides it\nmodel_repo = {model_repo}\n")
+        (tmp/'settings.ini').write_text(f"[app]\n# the model this Space serves; MODEL_REPO and MODEL_REVISION Space variables override them\n"
+                                        f"model_repo = {model_repo}\nmodel_revision = {revision or ''}\n")
         (tmp/'README.md').write_text(space_readme(space, model_repo, hardware))
         if out.exists(): shutil.rmtree(out)
         tmp.rename(out)
