@@ -44,9 +44,9 @@ def _nbytes(src) -> int:
 
 def _check_whole_decode(img:Image.Image, src, name:str):
     "Refuse an image that must be decoded whole when its pixels would cost far more to decode than its file cost to send."
-    px = img.width * img.height
-    if px <= FREE_FULL_PIXELS or px <= min(MAX_FULL_PIXELS, PIXELS_PER_BYTE * _nbytes(src)): return
-    raise UserError(f"{name} is a {img.width}x{img.height} {img.format} of {_nbytes(src) >> 10} KB, which would have to be decoded whole, "
+    if (px := img.width * img.height) <= FREE_FULL_PIXELS: return
+    if px <= min(MAX_FULL_PIXELS, PIXELS_PER_BYTE * (n := _nbytes(src))): return
+    raise UserError(f"{name} is a {img.width}x{img.height} {img.format} of {n >> 10} KB, which would have to be decoded whole, "
                     f"more work than this app does for one photo: upload it as a JPEG, or smaller.")
 FORMATS = 'JPEG, HEIC, PNG, WebP, AVIF, GIF, BMP or TIFF'  # what opens here that a phone or a browser uploads
 

@@ -131,7 +131,7 @@ def monitor(logdir:str|Path, # the app's prediction log folder (`[app] log_dir`)
 def _flagged(logdir) -> dict[str, int]:
     "How many photos visitors flagged as each label (kept once each, in `logdir`/flagged)."
     return {d.name: sum(1 for f in d.iterdir() if not f.name.startswith('.'))
-            for d in sorted((Path(logdir)/'flagged').glob('*/')) if d.is_dir()}
+            for d in sorted((Path(logdir)/'flagged').glob('*/'))}
 
 def _report(m:dict) -> str:
     "The report's Markdown."
