@@ -15,7 +15,7 @@ right, "not sure" with the right best guess, "not sure" with a wrong one, or con
 import argparse, shutil, tempfile
 from collections import Counter
 from pathlib import Path
-from produce_classifier.app import verdict
+from produce_classifier.core import verdict
 from produce_classifier.evaluate import evaluate, family
 from produce_classifier.inference import Predictor
 from produce_classifier.train import train

@@ -9,7 +9,7 @@ from pathlib import Path
 import gradio as gr
 from gradio.components.label import LabelData
 from .settings import UserError, settings
-from .core import NOT_PRODUCE, Answers, family, verdict
+from .core import NOT_PRODUCE, Answers, family
 from .serving import hub_model, load_predictor
 from .monitor import PredictionLog, record
 
@@ -76,10 +76,10 @@ def make_classify(pred:Answers, threshold:float|None=None, k:int|None=None,
         _to_gpu(pred)
         xs = [_load(pred, p) for p in paths]
         ok = [x for x in xs if not isinstance(x, UserError)]
-        preds = iter(pred.top(ok, k) if ok else [])
+        said = iter(pred.answer(ok, k, threshold))
         _trim()
         # in a batch a bad upload cannot fail alone: its answer says it is an error, and has no classes
-        answers = [dict(label=f"Error: {x}", confidences={}) if isinstance(x, UserError) else verdict(next(preds), threshold) for x in xs]
+        answers = [dict(label=f"Error: {x}", confidences={}) if isinstance(x, UserError) else next(said) for x in xs]
         if log: log.write([record(p, a, getattr(pred, 'info', {}).get('sha256'), time.perf_counter() - t0, source) for p, a in zip(paths, answers)])
         if len(xs) == 1 and isinstance(xs[0], UserError): raise gr.Error(str(xs[0]), print_exception=False)
         return [answers]
@@ -151,7 +151,7 @@ def make_demo(model:str|Path|None=None, # model.pkl; default: `MODEL_PATH`, `MOD
             out = Verdict(num_top_classes=cfg.top_k, label='What it is')
         btn = gr.Button('Classify', variant='primary')
         if examples: gr.Examples([[str(f)] for f in examples], inputs=photo, examples_per_page=12)
-        fn = _gpu(make_classify(pred, pred.threshold, cfg.top_k, log, source))
+        fn = _gpu(make_classify(pred, None, cfg.top_k, log, source))
         kw = dict(batch=True, max_batch_size=8, concurrency_limit=1, concurrency_id='classify')
         btn.click(fn, photo, out, api_name='predict', **kw)
         photo.upload(fn, photo, out, api_name=False, **kw)

@@ -15,8 +15,9 @@ try:  # HEIC/HEIF, what iPhones save by default, opens like any format once pill
 except ImportError: pass
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'MAX_FULL_PIXELS', 'FREE_FULL_PIXELS', 'PIXELS_PER_BYTE', 'FORMATS', 'NOT_PRODUCE', 'FAMILY_EXCEPTIONS',
-           'FAMILY_NAMES', 'to_rgb', 'open_image', 'views', 'family', 'verdict', 'Answers', 'model_info']
+__all__ = ['MAX_PIXELS', 'MAX_FULL_PIXELS', 'FREE_FULL_PIXELS', 'PIXELS_PER_BYTE', 'MIN_SIDE', 'MAX_ASPECT', 'FORMATS',
+           'NOT_PRODUCE', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'to_rgb', 'open_image', 'views', 'family', 'verdict',
+           'Answers', 'model_info']
 
 # %% ../nbs/00_core.ipynb #db24de06
 def to_rgb(img:Image.Image) -> Image.Image:
@@ -36,6 +37,14 @@ MAX_PIXELS = 64_000_000  # a 12 MP photo is 12M; anything this big is a bomb or 
 MAX_FULL_PIXELS = 25_000_000  # for formats decoded whole (all but JPEG): a 24 MP phone photo (an iPhone 15's HEIC)
 FREE_FULL_PIXELS = 8_300_000  # a 4K frame (a tenth of a second, 25 MB) decodes whole whatever its file size; above it...
 PIXELS_PER_BYTE = 16  # ...the file must be as big as its pixels: a phone's HEIC has 3-8 pixels a byte, a crafted 100 KB PNG 80
+MIN_SIDE, MAX_ASPECT = 8, 10  # a 1x1 pixel or a 10000x50 strip shows no produce, and the model would still name one
+
+def _check_shape(img:Image.Image, name:str):
+    "Refuse an image too small, or too long and thin, to be a photo of anything."
+    w, h = img.size
+    if min(w, h) < MIN_SIDE: raise UserError(f"{name} is {w}x{h} pixels, too small to show produce: upload a photo at least {MIN_SIDE} pixels a side.")
+    if max(w, h) > MAX_ASPECT * min(w, h):
+        raise UserError(f"{name} is {w}x{h} pixels, a strip rather than a photo: upload a photo at most {MAX_ASPECT} times as long as it is wide.")
 
 def _nbytes(src) -> int:
     "The size in bytes of the file at path or file object `src`."
@@ -57,12 +66,13 @@ def open_image(src, # a path, bytes, file object or PIL image
     "`src` as an upright RGB image, or a `UserError` saying why it cannot be one."
     if src is None: raise UserError("No photo was given: upload, paste or take a photo first.")
     name = name or (Path(src).name if isinstance(src, (str, Path)) else 'the upload')
-    if isinstance(src, Image.Image): return to_rgb(src)
+    if isinstance(src, Image.Image): _check_shape(src, name); return to_rgb(src)
     if isinstance(src, bytes): src = io.BytesIO(src)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('error', Image.DecompressionBombWarning)
             img = Image.open(src)
+            _check_shape(img, name)
             if img.width * img.height > MAX_PIXELS:
                 raise UserError(f"{name} is {img.width}x{img.height} pixels, more than this app accepts ({MAX_PIXELS // 1_000_000} megapixels): upload a smaller photo.")
             if img.format == 'JPEG': img.draft('RGB', (4 * size, 4 * size))
@@ -109,10 +119,12 @@ def family(name:str) -> str:
 # %% ../nbs/00_core.ipynb #5b07e63a
 def verdict(preds:list[tuple[str, float]], # (class, probability), most probable first
             threshold:float|None=None, # below this top probability: "not sure"; default: `[app] threshold`
+            familiar:bool=True, # False: the photo is unlike anything the model learned (see `Answers`): "not sure", however high `p`
            ) -> dict:
     "The headline and confidences shown for one photo: the class, its family when only the variety is unsure, or 'Not sure'."
     (best, p), conf = preds[0], dict(preds)
     threshold = ifnone(threshold, settings().app.threshold)
+    if not familiar: return dict(label=f"Not sure (best guess: {best}, {p:.0%})", confidences=conf)
     if p >= threshold: return dict(label=best, confidences=conf)
     fams = {}
     for c, q in preds: fams[family(c)] = fams.get(family(c), 0) + q
@@ -121,21 +133,52 @@ def verdict(preds:list[tuple[str, float]], # (class, probability), most probable
     return dict(label=f"Not sure (best guess: {best}, {p:.0%})", confidences=conf)
 
 # %% ../nbs/00_core.ipynb #5401f9ab
+def _logsumexp(o:np.ndarray) -> np.ndarray:
+    m = o.max(-1, keepdims=True)
+    return (m + np.log(np.exp(o - m).sum(-1, keepdims=True)))[..., 0]
+
 class Answers:
-    "The top classes of images and the 'not sure' threshold, for a predictor with `vocab`, `load` and `probs`."
+    "The answers of a predictor with `vocab`, `load` and `logits`: calibrated probabilities, top classes, verdicts."
     def _calibrate(self, info:dict):
-        "The temperature and threshold `train` fitted and recorded in `model.json` (`info`)."
+        "The temperature, threshold and energy floor `train` fitted and recorded in `model.json` (`info`)."
         cal = info.get('calibration', {})
         self.temperature = cal.get('temperature', 1.0)
         self.threshold = cal.get('threshold', settings().app.threshold)  # where "not sure" starts
+        self.energy_floor = cal.get('energy_floor')  # below it a photo is unlike what the model learned; None: no such check
+
+    def scores(self, xs:list, calibrated:bool=True) -> tuple[np.ndarray, np.ndarray]:
+        "Class probabilities (with the fitted temperature if `calibrated`) and energies of loaded images `xs`, each averaged over its views."
+        outs = self.logits(xs)  # in double: a sure model's top probability saturates float32 at 1.0, tying with the threshold
+        T = self.temperature if calibrated else 1.0
+        return (np.stack([np.exp(o / T - _logsumexp(o / T)[:, None]).mean(0) for o in outs]), np.array([_logsumexp(o).mean() for o in outs]))
+
+    def probs(self, xs:list, calibrated:bool=False) -> np.ndarray:
+        "Class probabilities of loaded images `xs`, averaged over each one's views; `calibrated`: with the fitted temperature."
+        return self.scores(xs, calibrated)[0]
+
+    def _top(self, p:np.ndarray, k:int|None) -> list[list[tuple[str, float]]]:
+        return [[(self.vocab[i], float(row[i])) for i in np.argsort(-row, kind='stable')[:k]] for row in p]
+
+    def _k(self, k:int|None) -> int:
+        k = min(ifnone(k, settings().app.top_k), len(self.vocab))
+        if k < 1: raise UserError(f"top_k is {k}: ask for at least 1 class.")
+        return k
 
     def top(self, xs:list, k:int|None=None) -> list[list[tuple[str, float]]]:
         "The top `k` (label, calibrated probability) pairs of each of the loaded images `xs`, most probable first."
-        k = min(ifnone(k, settings().app.top_k), len(self.vocab))
-        if k < 1: raise UserError(f"top_k is {k}: ask for at least 1 class.")
+        k = self._k(k)
+        return self._top(self.scores(xs)[0], k) if xs else []
+
+    def answer(self, xs:list, # loaded images
+               k:int|None=None, # how many classes behind each answer; default: `[app] top_k`
+               threshold:float|None=None, # where "not sure" starts; default: the model's calibration (its threshold and energy floor)
+              ) -> list[dict]:
+        "`verdict` for each loaded image: a photo whose energy is below the model's floor is 'not sure' whatever its top class."
+        k = self._k(k)
         if not xs: return []
-        p = np.asarray(self.probs(xs, calibrated=True), dtype=np.float64)
-        return [[(self.vocab[i], float(row[i])) for i in np.argsort(-row, kind='stable')[:k]] for row in p]
+        p, e = self.scores(xs)
+        familiar = e >= self.energy_floor if threshold is None and self.energy_floor is not None else [True] * len(xs)
+        return [verdict(t, ifnone(threshold, self.threshold), bool(f)) for t, f in zip(self._top(p, k), familiar)]
 
     def predict(self, srcs:list, # paths, bytes or PIL images
                 k:int|None=None, # how many labels per image; default: `[app] top_k`
@@ -145,10 +188,10 @@ class Answers:
 
     def classify(self, srcs:list, # paths, bytes or PIL images
                  k:int|None=None, # how many classes behind each answer; default: `[app] top_k`
-                 threshold:float|None=None, # where "not sure" starts; default: the model's calibrated threshold
+                 threshold:float|None=None, # where "not sure" starts; default: the model's calibration (its threshold and energy floor)
                 ) -> list[dict]:
         "The answer the app shows for each image: `verdict`'s headline (class, family or 'Not sure') and the top `k` behind it."
-        return [verdict(t, ifnone(threshold, self.threshold)) for t in self.predict(srcs, k)]
+        return self.answer([self.load(s) for s in srcs], k, threshold)
 
 # %% ../nbs/00_core.ipynb #3a0951aa
 def _sha256(fn:Path) -> str:

@@ -73,10 +73,10 @@ def model_card(model_dir:str|Path, # a folder written by `train`: `model.pkl`, `
              '## How to use it', '', '```python', 'from huggingface_hub import hf_hub_download',
              f"path = hf_hub_download('{repo}', 'model.pkl'); hf_hub_download('{repo}', 'model.json')", '',
              'from produce_classifier.inference import Predictor  # pip install produce-classifier',
-             "Predictor(path).predict(['photo.jpg'])  # [[(class, probability), ...]], as the app answers", '',
+             "Predictor(path).classify(['photo.jpg'])  # the app's answer: [{'label': class, family or 'Not sure ...', 'confidences': {...}}]", '',
              '# or without torch: model.onnx with ONNX Runtime (input "image": Nx3xHxW, normalised with model.json\'s statistics)',
              'from produce_classifier.serving import OnnxPredictor',
-             f"OnnxPredictor(hf_hub_download('{repo}', 'model.onnx')).predict(['photo.jpg'])", '',
+             f"OnnxPredictor(hf_hub_download('{repo}', 'model.onnx')).classify(['photo.jpg'])", '',
              'from fastai.vision.all import load_learner  # the pickle needs produce_classifier installed',
              "load_learner(path).predict('photo.jpg')", '```', '', '## Data', '',
              f"Fruits-360 by Mihai Oltean ([Kaggle `moltean/fruits`](https://www.kaggle.com/datasets/moltean/fruits)"

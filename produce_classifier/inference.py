@@ -28,7 +28,6 @@ class Predictor(Answers):
         self.info = model_info(self.path) if self.path.is_file() else {}  # no file: `load_model` says how to make one
         learn = load_model(self.path)
         self.model, self.vocab = learn.model.eval(), list(learn.dls.vocab)
-        self.act = getattr(learn.loss_func, 'activation', lambda x: x.softmax(-1))
         self.resize = next(t for t in learn.dls.after_item.fs if isinstance(t, Resize))
         norm = next(t for t in learn.dls.after_batch.fs if isinstance(t, Normalize))
         self.mean, self.std = norm.mean.cpu().view(1, 3, 1, 1), norm.std.cpu().view(1, 3, 1, 1)
@@ -57,13 +56,11 @@ class Predictor(Answers):
         if not ifnone(crops, self.crops): return self._tensor(img)
         return torch.stack([self._tensor(v) for v in views(img)])
 
-    def probs(self, xs:list[torch.Tensor], calibrated:bool=False) -> torch.Tensor:
-        "Class probabilities of loaded images `xs` in one forward pass, averaged over each one's views; `calibrated`: with the fitted temperature."
+    def logits(self, xs:list[torch.Tensor]) -> list[np.ndarray]:
+        "The logits (Vx classes, float64) of each of the loaded images `xs`, in one forward pass."
         xs = [x[None] if x.dim() == 3 else x for x in xs]
         with torch.inference_mode():
             x = ((torch.cat(xs) - self.mean) / self.std).to(self.device)
-            out = self.model(x.contiguous(memory_format=torch.channels_last) if self.device.type == 'cuda' else x).float().cpu()
-            # calibrated in double: a sure model's top probability saturates float32 at 1.0, tying with the 'not sure' threshold
-            p = (out.double() / self.temperature).softmax(-1) if calibrated else self.act(out).float()
-        return torch.stack([v.mean(0) for v in p.split([len(x) for x in xs])])
+            out = self.model(x.contiguous(memory_format=torch.channels_last) if self.device.type == 'cuda' else x).double().cpu().numpy()
+        return np.split(out, np.cumsum([len(x) for x in xs])[:-1])
 

@@ -12,7 +12,7 @@ from fastcore.basics import ifnone
 from .settings import UserError, settings
 from .data import family, image_extensions
 from .train import _write_json
-from .core import open_image, verdict
+from .core import open_image
 from .inference import Predictor
 
 # %% auto #0
@@ -64,7 +64,7 @@ def contact_sheet(rows:list[dict], # wrong rows: `file`, `family`, `said`
     sheet.save(fn)
 
 # %% ../nbs/07_photos.ipynb #f0493451
-def _classify(pred:Predictor, items:list, threshold:float, bs:int=16) -> tuple[list[dict], list[str]]:
+def _classify(pred:Predictor, items:list, threshold:float|None, bs:int=16) -> tuple[list[dict], list[str]]:
     "A row per readable photo in `items` (file, family, guess, answer, said, probability) and the unreadable files."
     rows, unreadable = [], []
     for i in range(0, len(items), bs):
@@ -72,9 +72,9 @@ def _classify(pred:Predictor, items:list, threshold:float, bs:int=16) -> tuple[l
         for f, fam in items[i:i + bs]:
             try: xs.append(pred.load(f)); ok.append((f, fam))
             except UserError: unreadable.append(str(f))
-        for (f, fam), top in zip(ok, pred.top(xs) if xs else []):
-            said = verdict(top, threshold)['label']
-            rows.append(dict(file=str(f), family=fam, guess=family(top[0][0]), answer=_answer_family(said), said=said, probability=top[0][1]))
+        for (f, fam), a in zip(ok, pred.answer(xs, threshold=threshold)):
+            (best, p), said = next(iter(a['confidences'].items())), a['label']
+            rows.append(dict(file=str(f), family=fam, guess=family(best), answer=_answer_family(said), said=said, probability=p))
     return rows, unreadable
 
 def _per_family(rows:list[dict]) -> list[dict]:
@@ -89,15 +89,15 @@ def _per_family(rows:list[dict]) -> list[dict]:
 def evaluate_photos(photos:str|Path, # labelled photos (see `read_photos`)
                     model:str|Path|None=None, # an exported model.pkl; default: `[app] model_path`
                     out:str|Path='reports', # folder for the reports
-                    threshold:float|None=None, # "not sure" below this; default: the model's calibrated threshold
+                    threshold:float|None=None, # "not sure" below this; default: the model's calibration (threshold and energy floor)
                     crops:bool|None=None, # classify each photo whole and as tiles (see `views`); default: `[app] crops`
                     device:str='cpu', # where the model runs ('cuda' on a GPU)
                    ) -> dict:
     "Classify the labelled `photos` with `model` as the app does, write the reports to `out`, and return the metrics."
     items, pred = read_photos(photos), Predictor(model, crops, device)
-    rows, unreadable = _classify(pred, items, ifnone(threshold, pred.threshold))
+    rows, unreadable = _classify(pred, items, threshold)
     if not rows: raise UserError(f"No photo in {photos} could be opened: check the files.")
-    m = dict(photo_metrics(rows), threshold=ifnone(threshold, pred.threshold), crops=pred.crops, model=str(pred.path), photos=str(photos), unreadable=unreadable,
+    m = dict(photo_metrics(rows), threshold=ifnone(threshold, pred.threshold), energy_floor=None if threshold is not None else pred.energy_floor, crops=pred.crops, model=str(pred.path), photos=str(photos), unreadable=unreadable,
              per_family=_per_family(rows), date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'))
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out, prefix='.partial-') as tmp:

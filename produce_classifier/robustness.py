@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_robustness.ipynb #2e4ae4c5
 from __future__ import annotations
-import math, tempfile, zlib
+import math, shutil, tempfile, zlib
 from pathlib import Path
 import numpy as np
 import torch
@@ -12,11 +12,11 @@ import torch.nn.functional as F
 from fastai.vision.all import RandTransform, Transform, TensorImage, Normalize
 
 # %% auto #0
-__all__ = ['TRAIN_BACKGROUNDS', 'PRODUCE_COLOURS', 'EVAL_BACKGROUNDS', 'NON_PRODUCE_TEXTURES', 'white_mask', 'bg_solid',
-           'bg_gradient', 'bg_stripes', 'bg_noise', 'bg_clutter', 'bg_blocks', 'bg_spectral', 'bg_checks', 'bg_rings',
-           'bg_plaid', 'bg_marble', 'bg_dark', 'bg_produce', 'backgrounds', 'photo_pool', 'BackgroundSwap',
-           'ShiftBackground', 'paste', 'Composite', 'make_non_produce', 'non_produce_batch', 'OutlierExposure',
-           'fit_temperature', 'pick_threshold', 'calibrate']
+__all__ = ['TRAIN_BACKGROUNDS', 'PRODUCE_COLOURS', 'EVAL_BACKGROUNDS', 'NON_PRODUCE_TEXTURES', 'NON_PRODUCE_BENCHMARK',
+           'white_mask', 'bg_solid', 'bg_gradient', 'bg_stripes', 'bg_noise', 'bg_clutter', 'bg_blocks', 'bg_spectral',
+           'bg_checks', 'bg_rings', 'bg_plaid', 'bg_marble', 'bg_dark', 'bg_produce', 'backgrounds', 'photo_pool',
+           'BackgroundSwap', 'ShiftBackground', 'paste', 'Composite', 'make_non_produce', 'non_produce_benchmark',
+           'non_produce_batch', 'OutlierExposure', 'fit_temperature', 'pick_threshold', 'calibrate']
 
 # %% ../nbs/06_robustness.ipynb #15ac61a0
 def white_mask(x:torch.Tensor, # a batch of images (B,3,H,W) in [0, 1]
@@ -294,6 +294,75 @@ def make_non_produce(dest:str|Path, # folder to create (reused as it is if it ex
         img.save(dest/f'{i}_{size}.jpg', quality=90)
     return dest
 
+# %% ../nbs/06_robustness.ipynb #3fedb8b8
+def _ink(rng, lo=0, hi=256): return tuple(int(c) for c in rng.integers(lo, hi, 3))
+
+def _words(rng, n:int) -> str: return ' '.join(''.join(rng.choice(list('etaoinshrdlucmfwyp'), rng.integers(2, 9))) for _ in range(n))
+
+def _page(rng:np.random.Generator, size:int):
+    "A page of text, as photographed or scanned: lines of dark words on a light sheet."
+    from PIL import Image, ImageDraw, ImageFont
+    img = Image.new('RGB', (size, size), _ink(rng, 215)); d = ImageDraw.Draw(img)
+    h = int(size * rng.uniform(0.03, 0.07)) + 4; font, ink = ImageFont.load_default(size=h), _ink(rng, 0, 90)
+    for y in np.arange(size * rng.uniform(0.04, 0.15), size * 0.92, h * rng.uniform(1.3, 1.8)): d.text((size * 0.06, y), _words(rng, 12), fill=ink, font=font)
+    return img.rotate(float(rng.normal(0, 3)), fillcolor=_ink(rng, 0, 120))
+
+def _screen(rng:np.random.Generator, size:int):
+    "A screenshot: a title bar, a sidebar, buttons and text on a flat window."
+    from PIL import Image, ImageDraw, ImageFont
+    dark = rng.random() < 0.3
+    img = Image.new('RGB', (size, size), _ink(rng, 20, 50) if dark else _ink(rng, 235)); d = ImageDraw.Draw(img)
+    bar, text = _ink(rng), (230, 230, 230) if dark else _ink(rng, 0, 80)
+    d.rectangle([0, 0, size, size * rng.uniform(0.06, 0.12)], fill=bar)
+    side = size * rng.uniform(0.15, 0.3); d.rectangle([0, size * 0.12, side, size], fill=_ink(rng, 60, 200) if dark else _ink(rng, 200, 245))
+    font = ImageFont.load_default(size=int(size * 0.035) + 4)
+    for y in np.arange(size * 0.18, size * 0.95, size * rng.uniform(0.06, 0.1)):
+        if rng.random() < 0.25: d.rounded_rectangle([side + 10, y, side + size * rng.uniform(0.2, 0.4), y + size * 0.05], radius=4, fill=bar)
+        else: d.text((side + 10, y), _words(rng, 6), fill=text, font=font)
+    return img
+
+def _face(rng:np.random.Generator, size:int):
+    "A face, as in a selfie: skin-toned oval, hair, eyes, brows and a mouth, on a plain room."
+    from PIL import Image, ImageDraw
+    img = Image.new('RGB', (size, size), _ink(rng, 60, 220)); d = ImageDraw.Draw(img)
+    tone = rng.uniform(0.25, 1); skin = tuple(int(v) for v in np.array([225, 180, 150]) * tone + np.array([30, 20, 10]) * (1 - tone))
+    c, w, h = size / 2 + rng.normal(0, size * 0.05), size * rng.uniform(0.25, 0.35), size * rng.uniform(0.33, 0.43)
+    d.ellipse([c - w * 1.1, size / 2 - h * 1.15, c + w * 1.1, size / 2 + h * 0.3], fill=_ink(rng, 0, 120))  # hair
+    d.rectangle([c - w * 0.45, size / 2 + h * 0.8, c + w * 0.45, size], fill=skin)  # neck
+    d.ellipse([c - w, size / 2 - h, c + w, size / 2 + h], fill=skin)
+    for s in (-1, 1):
+        ex, ey, r = c + s * w * 0.4, size / 2 - h * 0.15, w * 0.14
+        d.ellipse([ex - r * 1.4, ey - r, ex + r * 1.4, ey + r], fill=(245, 245, 245)); d.ellipse([ex - r * 0.6, ey - r * 0.6, ex + r * 0.6, ey + r * 0.6], fill=_ink(rng, 0, 110))
+        d.line([ex - r * 1.5, ey - r * 2, ex + r * 1.5, ey - r * 2.2], fill=_ink(rng, 0, 80), width=max(int(r / 2), 1))
+    d.arc([c - w * 0.35, size / 2 + h * 0.2, c + w * 0.35, size / 2 + h * 0.6], 20, 160, fill=(150, 50, 60), width=max(int(w / 12), 1))
+    return img
+
+def _texture(family):
+    "A drawer of `family`'s texture (a function of `backgrounds`), as a PIL image."
+    from PIL import Image
+    def draw(rng, size):
+        g = torch.Generator().manual_seed(int(rng.integers(2**31)))
+        return Image.fromarray((family(1, size, size, g=g)[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8))
+    return draw
+
+NON_PRODUCE_BENCHMARK = {**{f.__name__[3:]: _texture(f) for f in NON_PRODUCE_TEXTURES}, 'page': _page, 'screen': _screen, 'face': _face}
+
+def non_produce_benchmark(dest:str|Path, # folder to create (reused as it is if it exists)
+                          n:int=200, # how many images, the same number of each family
+                          size:int=320, # their side: a screenshot or a selfie is a big image, classified as its `views`
+                          seed:int=0,
+                         ) -> Path:
+    "Write `n` images of things that are not produce to `dest`, named after their family: none is a family training sees."
+    dest = Path(dest)
+    if dest.exists(): return dest
+    rng, fams = np.random.default_rng(seed), list(NON_PRODUCE_BENCHMARK.items())
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent if dest.parent.exists() else None, prefix=f'.{dest.name}-'))
+    for i in range(n):
+        name, draw = fams[i % len(fams)]
+        draw(rng, size).save(tmp/f'{name}_{i:03d}.jpg', quality=90)
+    dest.parent.mkdir(parents=True, exist_ok=True); shutil.move(tmp, dest)
+    return dest
+
 # %% ../nbs/06_robustness.ipynb #f448a49f
 from fastai.vision.all import Callback
 
@@ -352,16 +421,20 @@ def _top_conf(logits, T):
     "Top probability after temperature `T`, in double precision (float32 rounds a sure model's to 1.0, tying them all)."
     return (logits.double() / T).softmax(1).max(1).values
 
-def calibrate(learn, refuse:float=0.95, seed:int=0) -> dict:
-    "Temperature and 'not sure' threshold for `learn`, from its validation split and synthetic non-produce images."
+def calibrate(learn, refuse:float=0.95, seed:int=0,
+              below_floor:float=0.01, # share of the shifted validation images under the energy floor
+             ) -> dict:
+    "Temperature, 'not sure' threshold and energy floor for `learn`, from its validation split and synthetic non-produce images."
     logits, targs = _logits(learn, learn.dls.valid.new(shuffle=False, drop_last=False))
     T = fit_temperature(logits, targs)
     shifted = learn.dls.test_dl(learn.dls.valid.items, with_labels=True)
     shifted.after_batch.add(ShiftBackground(seed, families=TRAIN_BACKGROUNDS))
-    conf_in = _top_conf(_logits(learn, shifted)[0], T)
+    out_in = _logits(learn, shifted)[0]
+    conf_in = _top_conf(out_in, T)
     from fastai.vision.all import get_image_files
     with tempfile.TemporaryDirectory() as tmp:
         neg = make_non_produce(Path(tmp)/'neg', n=64, size=learn.dls.after_item.size[0] if hasattr(learn.dls.after_item, 'size') else 100,
                                families=TRAIN_BACKGROUNDS, seed=seed + 1)
         conf_out = _top_conf(_logits(learn, learn.dls.test_dl(get_image_files(neg)))[0], T)
-    return dict(temperature=T, threshold=pick_threshold(conf_in, conf_out, refuse))
+    floor = float(torch.quantile(out_in.double().logsumexp(1), below_floor))
+    return dict(temperature=T, threshold=pick_threshold(conf_in, conf_out, refuse), energy_floor=floor)

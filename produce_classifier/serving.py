@@ -71,12 +71,10 @@ class OnnxPredictor(Answers):
         img = open_image(src, self.size)
         return np.stack([self._array(v) for v in (views(img) if ifnone(crops, self.crops) else [img])])
 
-    def probs(self, xs:list[np.ndarray], calibrated:bool=False) -> np.ndarray:
-        "Class probabilities of loaded images `xs` in one run, averaged over each one's views; `calibrated`: with the fitted temperature."
+    def logits(self, xs:list[np.ndarray]) -> list[np.ndarray]:
+        "The logits (Vx classes, float64) of each of the loaded images `xs`, in one run."
         x = ((np.concatenate(xs) - self.mean) / self.std).astype(np.float32)  # `load` gives each image as Vx3xHxW
-        out = self.session.run(None, {'image': x})[0].astype(np.float64) / (self.temperature if calibrated else 1.0)
-        p = np.exp(out - out.max(1, keepdims=True)); p /= p.sum(1, keepdims=True)
-        return np.stack([v.mean(0) for v in np.split(p, np.cumsum([len(x) for x in xs])[:-1])])
+        return np.split(self.session.run(None, {'image': x})[0].astype(np.float64), np.cumsum([len(x) for x in xs])[:-1])
 
 # %% ../nbs/03_onnx.ipynb #bb58d3f9
 def load_predictor(model:str|Path, # a model.pkl; its model.onnx beside it is used where ONNX Runtime is installed

@@ -117,8 +117,10 @@ class FamilyPrior(nn.Module):
 
     def forward(self, x):
         f = self.model[0](x)
-        out = self.model[1](f).float().log_softmax(-1)
-        return out + self.weight * self.prior(f).log() if self.weight else out
+        h = self.model[1](f).float()
+        if not self.weight: return h
+        out = h.log_softmax(-1) + self.weight * self.prior(f).log()
+        return out - out.logsumexp(-1, keepdim=True) + h.logsumexp(-1, keepdim=True)  # the softmax weighed by the prior; the head's energy
 
 # %% ../nbs/01_train.ipynb #f5bec4b6
 def _pooled(body:nn.Module, x:torch.Tensor) -> torch.Tensor:

@@ -151,11 +151,12 @@ def test_browser_without_a_model_shows_guidance(browser, tmp_path):
     finally: demo.close()
 
 def _with_threshold(model, tmp_path, threshold):
-    "A copy of `model`'s folder whose model.json sets the calibrated threshold to `threshold`."
+    "A copy of `model`'s folder whose model.json sets the calibrated threshold to `threshold`, and no energy floor: the threshold alone decides."
     dest = tmp_path/'models'
     shutil.copytree(model.parent, dest, ignore=shutil.ignore_patterns('checkpoints'))
     meta = json.loads((dest/'model.json').read_text())
     meta['calibration']['threshold'] = threshold
+    meta['calibration'].pop('energy_floor', None)
     (dest/'model.json').write_text(json.dumps(meta))
     return dest/'model.pkl'
 
@@ -169,7 +170,7 @@ def _family_mass(top):
 
 def test_client_gets_not_sure_and_family_answers(sample_model, sample, tmp_path):
     "Below the threshold the app names the family when only the variety is in doubt, and says 'Not sure' otherwise."
-    from produce_classifier.app import verdict
+    from produce_classifier.core import verdict
     from produce_classifier.data import image_files
     from produce_classifier.inference import Predictor
     pred = Predictor(sample_model)
@@ -198,13 +199,12 @@ def test_client_gets_not_sure_and_family_answers(sample_model, sample, tmp_path)
 def test_calibrated_threshold_refuses_non_produce_and_answers_produce_more_accurately(sample_model, sample, tmp_path):
     "At the stored threshold, 80% of non-produce pictures get 'Not sure', and answered Test images are wrong half as often."
     from fastai.vision.all import get_image_files
-    from produce_classifier.app import verdict
     from produce_classifier.data import image_files
     from produce_classifier.inference import Predictor
     from produce_classifier.robustness import make_non_produce
     pred = Predictor(sample_model)
     neg = sorted(get_image_files(make_non_produce(tmp_path/'non-produce', n=64, seed=7)))  # evaluation families, unseen in training
-    refused = [verdict(top, pred.threshold)['label'].startswith('Not sure') for top in pred.predict(neg)]
+    refused = [a['label'].startswith('Not sure') for a in pred.classify(neg)]  # the app's rule: threshold and energy floor
     assert sum(refused) / len(refused) >= 0.8, refused
     test = image_files(sample, 'Test')
     tops = pred.predict(test)

@@ -115,7 +115,7 @@ def test_a_failed_checkpoint_write_is_one_sentence_and_leaves_no_partial_file(sy
     assert not list(out.parent.rglob('*partial*')) and not out.exists()
 
 def test_pretrained_default_fits_a_probe_and_keeps_imagenet(sample, imagenet_weights, tmp_path):
-    "With real ImageNet weights the default recipe changes only the head, fitted without lr_find, and answers unseen Test images."
+    "With real ImageNet weights the default recipe changes only the head, fitted without lr_find, answers unseen Test images and is not sure of non-produce."
     import timm
     from produce_classifier.train import FamilyPrior
     out = tmp_path/'model.pkl'
@@ -129,3 +129,13 @@ def test_pretrained_default_fits_a_probe_and_keeps_imagenet(sample, imagenet_wei
     assert all(torch.equal(v, ref[k]) for k, v in body.items()), "the frozen body (weights and BatchNorm statistics) changed"
     assert sorted(p.name for p in out.parent.iterdir()) == ['examples', 'history.csv', 'model.json', 'model.pkl']  # no lr_find plot
     assert len((out.parent/'history.csv').read_text().splitlines()) == 2  # the header and the probe's row
+    # "not sure" of things that are not produce (8 families training never saw), while unseen Test images are answered
+    from produce_classifier.data import image_files
+    from produce_classifier.inference import Predictor
+    from produce_classifier.robustness import non_produce_benchmark
+    pred = Predictor(out)
+    assert pred.energy_floor == meta['calibration']['energy_floor'] is not None
+    said = [a['label'] for a in pred.classify(sorted(non_produce_benchmark(tmp_path/'not-produce', n=48, seed=7).iterdir()))]
+    assert sum(s.startswith('Not sure') for s in said) / len(said) >= 0.9, said
+    said = [a['label'] for a in pred.classify(image_files(sample, 'Test', max_per_class=3))]
+    assert sum(not s.startswith('Not sure') for s in said) / len(said) >= 0.9, said
