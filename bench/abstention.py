@@ -44,7 +44,7 @@ def right(said, fams):
 def run(a, seed, tmp):
     out = Path(tmp)/f'model-{seed}'/'model.pkl'
     t0 = time.time()
-    train(a.data, arch=a.arch, size=a.size, seed=seed, max_per_class=a.cap, out=out, progress=False, lr_find_iters=30,
+    train(a.data, arch=a.arch, size=a.size, seed=seed, max_per_class=a.cap or None, out=out, progress=False, lr_find_iters=30,
           **({} if torch.cuda.is_available() else dict(num_workers=0)))
     pred = Predictor(out, device='cuda' if torch.cuda.is_available() else 'cpu')
     bench = sorted(non_produce_benchmark(Path(tmp)/f'benchmark-{seed}', n=a.n, seed=seed + 2000).iterdir())
@@ -68,10 +68,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--data', default=SHARED/'fruits360-all'); p.add_argument('--photos', default=SHARED/'real-photos')
     p.add_argument('--arch', default='tf_efficientnet_lite0'); p.add_argument('--size', type=int, default=None, help='default: [data] size')
-    p.add_argument('--cap', type=int, default=10, help='training images per class'); p.add_argument('--n', type=int, default=200)
+    p.add_argument('--cap', type=int, default=10, help='training images per class (0: all)'); p.add_argument('--n', type=int, default=200)
     p.add_argument('--seeds', type=int, nargs='+', default=[42])
     a = p.parse_args()
-    print(f"arch {a.arch}, size {a.size or 'default'}, {a.cap} images per class of {a.data}, train defaults otherwise; "
+    print(f"arch {a.arch}, size {a.size or 'default'}, {a.cap or 'all'} images per class of {a.data}, train defaults otherwise; "
           f"{a.n} non-produce images; photos {a.photos}", flush=True)
     with tempfile.TemporaryDirectory() as tmp: rows = [run(a, seed, tmp) for seed in a.seeds]
     mean = lambda k: statistics.mean(r[k] for r in rows)

@@ -179,7 +179,7 @@ def _add_predict(sub, cfg):
     p.add_argument('images', nargs='+', metavar='IMG', help='image files (JPEG, PNG, WebP, ...)')
     p.add_argument('--model', default=cfg.app.model_path, help='the exported model.pkl')
     p.add_argument('--top-k', type=_at_least_1, default=cfg.app.top_k, help='how many classes to show per image')
-    p.add_argument('--threshold', type=_probability, help="below this probability the answer is 'Not sure' (default: the model's calibrated threshold)")
+    p.add_argument('--threshold', type=_probability, help="below this probability the answer is 'Not sure', instead of the model's calibration (its threshold, and its energy floor for photos unlike any produce it learned)")
     p.add_argument('--json', action='store_true', help='print JSON ({file: {verdict, top}}) instead of one line per image')
     p.set_defaults(func=_predict)
     s = sub.add_parser('serve', formatter_class=_fmt, help='serve the web app (Gradio)',
