@@ -3,7 +3,7 @@
 Both arms start from the same ImageNet weights (timm's tf_efficientnet_lite0 by default, offline from ../shared/weights),
 train on the same images (every class of ../shared/fruits360-all, `--cap` per class) at the same size for the same
 epochs, and are measured on the Fruits-360 Test split and on the labelled real photos in ../shared/real-photos.
-The project arm answers through the Predictor and `verdict`, as the app does (views, family prior, calibration,
+The project arm answers through the Predictor's `classify`, as the app does (views, family prior, calibration,
 "not sure"), and is also shown images of things that are not produce from the evaluation families training never
 uses. The anchor: the untouched network's own ImageNet head on the photos whose family ImageNet knows.
 
@@ -20,7 +20,6 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplit
 from produce_classifier.data import image_files, family
 from produce_classifier.train import train, IMAGENET_FAMILIES
 from produce_classifier.inference import Predictor
-from produce_classifier.core import verdict
 from produce_classifier.photos import evaluate_photos, read_photos
 from produce_classifier.robustness import make_non_produce
 
@@ -60,7 +59,7 @@ def project(root, photos, arch, size, epochs, freeze_epochs, cap, bs, seed, tmp)
     err_all = 1 - sum(r['guess'] == r['family'] for r in rows) / len(rows)
     pred = Predictor(out, device=dev)
     neg = sorted(get_image_files(make_non_produce(Path(tmp)/f'non-produce-{seed}', n=200, seed=seed + 1000)))
-    refused = sum(verdict(t, pred.threshold)['label'].startswith('Not sure') for t in pred.predict(neg)) / len(neg)
+    refused = sum(a['label'].startswith('Not sure') for a in pred.classify(neg)) / len(neg)  # the app's rule: threshold and energy floor
     return dict(test=meta['metrics']['test_accuracy'], **_family_scores([r['guess'] for r in rows], [r['family'] for r in rows]),
                 answered=m['answered'], acc_answered=m['accuracy_answered'], err_ratio=(1 - m['accuracy_answered']) / err_all,
                 refused=refused, threshold=pred.threshold)
