@@ -9,18 +9,17 @@ uses. The anchor: the untouched network's own ImageNet head on the photos whose 
 
     HF_HUB_CACHE=../shared/weights/hf HF_HUB_OFFLINE=1 python bench/real_photos.py --seeds 42 43 44
 """
-import argparse, json, os, statistics, sys, tempfile, time, warnings
+import argparse, json, statistics, tempfile, time, warnings
 import numpy as np
 from pathlib import Path
 warnings.filterwarnings('ignore')
 import torch
 from PIL import Image
-from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplitter, Resize, aug_transforms, parent_label,
-                               vision_learner, accuracy, set_seed, get_image_files)
+from fastai.vision.all import get_image_files
 from produce_classifier.data import image_files, family
 from produce_classifier.train import train, IMAGENET_FAMILIES
 from produce_classifier.inference import Predictor
-from produce_classifier.photos import evaluate_photos, read_photos
+from produce_classifier.photos import evaluate_photos, read_photos, textbook_learner
 from produce_classifier.robustness import make_non_produce
 
 SHARED = Path(__file__).resolve().parents[2]/'shared'
@@ -28,12 +27,8 @@ WORKERS = {} if torch.cuda.is_available() else dict(num_workers=0)  # loader pro
 
 def textbook(root, photos, arch, size, epochs, freeze_epochs, cap, bs, seed):
     "fastai's textbook recipe: DataBlock, Resize, aug_transforms, vision_learner, fine_tune; Test and photo family accuracy."
-    set_seed(seed, reproducible=True)
-    items = image_files(root, 'Training', max_per_class=cap, seed=seed)
-    dls = DataBlock(blocks=(ImageBlock, CategoryBlock), get_y=parent_label, splitter=RandomSplitter(0.2, seed=seed),
-                    item_tfms=Resize(size), batch_tfms=aug_transforms()).dataloaders(items, bs=bs, **WORKERS)
-    learn = vision_learner(dls, arch, metrics=accuracy)
-    with learn.no_bar(), learn.no_logging(): learn.fine_tune(epochs, freeze_epochs=freeze_epochs)
+    learn = textbook_learner(root, arch, size, epochs, freeze_epochs, bs, seed, max_per_class=cap, **WORKERS)
+    dls = learn.dls
     test = image_files(root, 'Test').filter(lambda f: f.parent.name in dls.vocab)
     with learn.no_bar(), learn.no_logging(): test_acc = float(learn.validate(dl=dls.test_dl(test, with_labels=True))[1])
     files, fams = zip(*read_photos(photos))

@@ -10,13 +10,13 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 from fastcore.basics import ifnone
 from .settings import UserError, settings
-from .data import family, image_extensions
+from .data import family, image_extensions, image_files
 from .train import _write_json
 from .core import open_image
 from .inference import Predictor
 
 # %% auto #0
-__all__ = ['read_photos', 'photo_metrics', 'contact_sheet', 'evaluate_photos']
+__all__ = ['read_photos', 'photo_metrics', 'contact_sheet', 'evaluate_photos', 'textbook_learner']
 
 # %% ../nbs/07_photos.ipynb #e4bf5487
 def read_photos(path:str|Path, # a folder with a labels.csv (file,family), or with one folder per family
@@ -108,3 +108,25 @@ def evaluate_photos(photos:str|Path, # labelled photos (see `read_photos`)
         contact_sheet([r for r in rows if r['guess'] != r['family'] or (r['answer'] and r['answer'] != r['family'])], tmp/'photos_mistakes.png')
         for f in tmp.iterdir(): os.replace(f, out/f.name)
     return dict(m, rows=rows, out=str(out))
+
+# %% ../nbs/07_photos.ipynb #938ebbbe
+def textbook_learner(root:str|Path, # a Fruits-360-style folder with Training/ of class folders
+                     arch='resnet34', # a torchvision or timm architecture
+                     size:int=100, # side of the square images the model sees
+                     epochs:int=3, # `fine_tune`'s unfrozen epochs
+                     freeze_epochs:int=1, # and its frozen ones before them
+                     bs:int=32, seed:int=42,
+                     max_per_class:int|None=None, # training images per class; None: all
+                     pretrained:bool=True, # start from ImageNet weights
+                     **kwargs, # passed to `dataloaders` (e.g. `num_workers`)
+                    ):
+    "A `Learner` trained by fastai's textbook recipe, the baseline: `DataBlock` + `Resize` + `aug_transforms` + `vision_learner` + `fine_tune`."
+    from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplitter, Resize, aug_transforms, parent_label,
+                                   vision_learner, accuracy, set_seed)
+    set_seed(seed, reproducible=True)
+    items = image_files(root, 'Training', max_per_class=max_per_class, seed=seed)
+    dls = DataBlock(blocks=(ImageBlock, CategoryBlock), get_y=parent_label, splitter=RandomSplitter(0.2, seed=seed),
+                    item_tfms=Resize(size), batch_tfms=aug_transforms()).dataloaders(items, bs=bs, **kwargs)
+    learn = vision_learner(dls, arch, metrics=accuracy, pretrained=pretrained)
+    with learn.no_bar(), learn.no_logging(): learn.fine_tune(epochs, freeze_epochs=freeze_epochs)
+    return learn

@@ -87,3 +87,13 @@ def test_evaluate_photos_bad_folder_is_one_sentence(tmp_path):
     r = subprocess.run(['produce-classifier', 'evaluate', '--photos', str(tmp_path/'nowhere')], capture_output=True, text=True, timeout=300)
     assert r.returncode == 1 and 'Traceback' not in r.stderr
     assert r.stderr.strip() == f"error: {tmp_path/'nowhere'} is not a folder: give a folder of family folders, or one with a labels.csv (file,family)."
+
+def test_textbook_baseline_learns_the_test_split(sample, imagenet_weights):
+    "The baseline `bench/real_photos.py` measures against, from real ImageNet weights: right on most Test images it never saw."
+    from produce_classifier.photos import textbook_learner
+    from produce_classifier.data import image_files
+    learn = textbook_learner(sample, imagenet_weights, size=64, epochs=2, bs=8, max_per_class=10, num_workers=0)
+    assert len(learn.dls.train_ds) + len(learn.dls.valid_ds) == 14 * 10
+    test = image_files(sample, 'Test')
+    with learn.no_bar(): acc = float(learn.validate(dl=learn.dls.test_dl(test, with_labels=True))[1])
+    assert acc >= 0.6, acc  # chance is 1/14
