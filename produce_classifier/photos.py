@@ -14,6 +14,8 @@ from .data import family, image_extensions, image_files
 from .train import _write_json
 from .core import open_image
 from .inference import Predictor
+from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplitter, Resize, aug_transforms, parent_label,
+                               vision_learner, accuracy, set_seed)
 
 # %% auto #0
 __all__ = ['read_photos', 'photo_metrics', 'contact_sheet', 'evaluate_photos', 'textbook_learner']
@@ -121,8 +123,6 @@ def textbook_learner(root:str|Path, # a Fruits-360-style folder with Training/ o
                      **kwargs, # passed to `dataloaders` (e.g. `num_workers`)
                     ):
     "A `Learner` trained by fastai's textbook recipe, the baseline: `DataBlock` + `Resize` + `aug_transforms` + `vision_learner` + `fine_tune`."
-    from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplitter, Resize, aug_transforms, parent_label,
-                                   vision_learner, accuracy, set_seed)
     set_seed(seed, reproducible=True)
     items = image_files(root, 'Training', max_per_class=max_per_class, seed=seed)
     dls = DataBlock(blocks=(ImageBlock, CategoryBlock), get_y=parent_label, splitter=RandomSplitter(0.2, seed=seed),
