@@ -168,7 +168,7 @@ def backgrounds(n:int, h:int, w:int, families=TRAIN_BACKGROUNDS, g:torch.Generat
         if len(idx): out[idx.to(device)] = fam(len(idx), h, w, g=g, device=device)
     return out
 
-# %% ../nbs/02_backgrounds.ipynb #cc2aae73
+# %% ../nbs/02_backgrounds.ipynb #9e9cffb2
 def image_tensor(img:Image.Image) -> torch.Tensor:
     "The RGB `img` as a (3,H,W) float tensor in [0, 1]."
     return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1).float().div_(255)

@@ -4,47 +4,46 @@
 
 # %% ../nbs/14_cli.ipynb #381cba80
 from __future__ import annotations
-import argparse, sys
+import argparse, ast, io, sys, tokenize
+from inspect import Parameter
+from pathlib import Path
+import produce_classifier
 from . import __version__
 from .settings import UserError, settings
 
 # %% auto #0
-__all__ = ['parser', 'main']
+__all__ = ['params', 'add_flags', 'parser', 'main']
 
 # %% ../nbs/14_cli.ipynb #6e01defb
 def _download(args):
     "Print the dataset root, downloading and extracting it first if needed."
     from produce_classifier.data import get_fruits360  # imported here so `--help` answers without loading torch
-    print(get_fruits360(args.data, args.kaggle_version))
+    print(get_fruits360(args.data, args.version))
 
 # %% ../nbs/14_cli.ipynb #8a9044b2
 def _summary(out) -> str:
     "One line about the model exported to `out`, from its `model.json`."
-    import json
-    from pathlib import Path
-    meta = json.loads(Path(out).with_suffix('.json').read_text())
+    from produce_classifier.core import model_info
+    meta = model_info(out)
     m = meta['metrics']
     return (f"Saved {out} ({meta['arch']}, {len(meta['vocab'])} classes): validation accuracy {m['accuracy']:.3f}, "
             f"Test accuracy {m['test_accuracy']:.3f} on {m['n_test']} images.")
+
+_TRAIN = ['arch', 'size', 'bs', 'epochs', 'freeze_epochs', 'lr', 'lr_find_iters', 'seed', 'pretrained', 'finetune', 'prior',
+          'composite_p', 'outlier_n', 'out', 'resume', 'keep_checkpoints']  # `train`'s own flags
+_DLS = ['classes', 'max_per_class', 'bg_p', 'bg_dir']  # `get_dls`'s, passed through `train`
 
 def _train(args):
     "Train on the dataset and export the model."
     from produce_classifier.data import get_fruits360
     from produce_classifier.train import train
-    train(get_fruits360(args.data), arch=args.arch, size=args.size, bs=args.bs, epochs=args.epochs, freeze_epochs=args.freeze_epochs,
-          lr=args.lr, seed=args.seed, pretrained=args.pretrained, out=args.out, resume=args.resume, keep_checkpoints=args.keep_checkpoints, lr_find_iters=args.lr_find_iters,
-          classes=args.classes, max_per_class=args.max_per_class, bg_p=args.bg_p, bg_dir=args.bg_dir, outlier_n=args.outlier_n,
-          finetune=args.finetune, prior=args.prior, composite_p=args.composite_p)
+    train(get_fruits360(args.data), **{k: getattr(args, k) for k in _TRAIN + _DLS})
     print(_summary(args.out))
 
 def _demo(args):
     "Make the synthetic dataset and train a small model on it from scratch."
-    from pathlib import Path
-    from produce_classifier.data import make_synthetic
-    from produce_classifier.train import train
-    root = make_synthetic(Path(args.data), seed=args.seed)
-    # a learning rate known to suit this data: skipping lr_find saves a minute on a CPU
-    train(root, arch='resnet18', size=64, bs=32, epochs=args.epochs, lr=3e-3, seed=args.seed, pretrained=False, out=args.out)
+    from produce_classifier.train import demo
+    demo(args.data, args.epochs, args.seed, args.out)
     print(_summary(args.out))
 
 # %% ../nbs/14_cli.ipynb #76c93237
@@ -61,7 +60,7 @@ def _evaluate(args):
     "Evaluate a model on the Test split (or on labelled photos) and write the reports."
     if args.photos: return _evaluate_photos(args)
     from produce_classifier.evaluate import evaluate
-    r = evaluate(args.model, args.data, out=args.out, tta=args.tta, bs=args.bs, shifted=args.shifted)
+    r = evaluate(args.model, args.data, **{k: getattr(args, k) for k in _EVALUATE})
     print(f"Test accuracy {r['accuracy']:.4f} (top-5 {r['top5_accuracy']:.4f}, family {r['family_accuracy']:.4f}) "
           f"on {r['n_images']} images of {r['n_classes']} classes; reports in {r['out']}/")
     if (rob := r.get('robustness')):
@@ -80,7 +79,7 @@ def _predict(args):
     from produce_classifier.serving import load_predictor
     pred, failed, results = load_predictor(args.model), 0, {}  # the app's predictor, so the same photo gets the same answer
     for fn in args.images:
-        try: results[fn] = pred.classify([fn], args.top_k, args.threshold)[0]
+        try: results[fn] = pred.classify([fn], args.k, args.threshold)[0]
         except UserError as e: failed += 1; print(f"error: {e}", file=sys.stderr)
     if args.json: print(json.dumps({fn: dict(verdict=v['label'], top=[dict(label=l, probability=round(p, 4)) for l, p in v['confidences'].items()])
                                     for fn, v in results.items()}, indent=2))
@@ -108,9 +107,42 @@ def _space(args):
     "Build a Space folder serving a published model, and push it."
     from produce_classifier.hub import build_space, push_space
     space = args.space or f'{args.model_repo}-demo'
-    out = build_space(args.out, args.model_repo, args.hardware, space, args.model_revision)
+    out = build_space(args.out, args.model_repo, args.hardware, space, args.revision)
     if not args.push: return print(f"Built the Space in {out}/: look through it, then run again with --push to upload it.")
     print(f"Pushed {out}/ to {push_space(out, space, args.hardware, private=args.private)}")
+
+# %% ../nbs/14_cli.ipynb #96ff2364
+def _default(node):
+    try: return ast.literal_eval(node)
+    except ValueError: return None  # computed at call time (a setting): the CLI gives its own
+
+def params(module:str, fn:str) -> dict:
+    "{argument: (annotation, default, docment)} of `fn` in `produce_classifier.module`, read from its source without importing it."
+    src = (Path(produce_classifier.__file__).parent/f'{module}.py').read_text()
+    f = next(n for n in ast.walk(ast.parse(src)) if isinstance(n, ast.FunctionDef) and n.name == fn)  # a function or a method
+    notes = {t.start[0]: t.string[1:].strip() for t in tokenize.generate_tokens(io.StringIO(src).readline) if t.type == tokenize.COMMENT}
+    args, defaults = f.args.args + f.args.kwonlyargs, [*f.args.defaults, *f.args.kw_defaults]
+    defaults = [Parameter.empty] * (len(args) - len(defaults)) + [_default(d) if d else Parameter.empty for d in defaults]
+    return {a.arg: (ast.unparse(a.annotation) if a.annotation else 'str', d, notes.get(a.lineno, '')) for a, d in zip(args, defaults)}
+
+def _help(doc:str, default) -> str:
+    "A docment as `--help` shows it: its 'default: ...' part only where the flag has no value to show."
+    return doc if default is None else doc.split('; default:')[0]
+
+def add_flags(p:argparse.ArgumentParser, module:str, fn:str, names:list[str], defaults:dict|None=None,
+              flags:dict|None=None, # a flag spelled other than `--` + the argument's name, e.g. {'revision': '--model-revision'}
+              **extra): # more `add_argument` keywords for an argument, e.g. `hardware=dict(choices=...)`
+    "Add to `p` a flag per argument in `names` of `fn`: its type, default and help from the signature and docments."
+    ps, defaults = params(module, fn), defaults or {}
+    for a in names:
+        ann, default, doc = ps[a]
+        default, kind = defaults.get(a, default), ann.split('|')[0].strip()
+        kw = dict(required=True) if default is Parameter.empty else dict(default=default)
+        if kind == 'bool': kw['action'] = 'store_true' if ps[a][1] is False else argparse.BooleanOptionalAction  # a setting: --x / --no-x
+        elif kind.startswith('list'): kw.update(nargs='+', metavar=a.upper())
+        else: kw['type'] = {'int': int, 'float': float}.get(kind, str)
+        flag = (flags or {}).get(a, '--' + a.replace('_', '-'))
+        p.add_argument(flag, **{'dest': a, 'help': _help(doc, kw.get('default')), **kw, **extra.get(a, {})})
 
 # %% ../nbs/14_cli.ipynb #b4e642cd
 _fmt = argparse.ArgumentDefaultsHelpFormatter
@@ -128,106 +160,69 @@ def _probability(s:str) -> float:
     if not 0 <= p <= 1: raise argparse.ArgumentTypeError(f"{s!r} is not a number from 0 to 1")
     return p
 
-def _add_train(sub, cfg):
-    "The `train` subcommand."
-    t = sub.add_parser('train', formatter_class=_fmt, help='train a classifier and export model.pkl',
-                       description='Train a classifier on Fruits-360 and export model.pkl with model.json beside it: with ImageNet weights, by default a '
-                                   'linear head fitted to convergence on the frozen network; else lr_find and one-cycle training.')
+def _train_flags(t, cfg):
     t.add_argument('--data', help=_DATA_HELP)
-    t.add_argument('--arch', default=cfg.train.arch, help='torchvision ResNet (resnet18 to resnet152) or a timm model name')
-    t.add_argument('--size', type=int, default=cfg.data.size, help='image side in pixels')
-    t.add_argument('--bs', type=int, default=cfg.train.bs, help='batch size')
-    t.add_argument('--epochs', type=int, default=cfg.train.epochs, help='one-cycle epochs (unfrozen); the probe (pretrained, --no-finetune) makes freeze-epochs + epochs passes over the images')
-    t.add_argument('--freeze-epochs', type=int, default=cfg.train.freeze_epochs, help='frozen epochs first (pretrained only)')
-    t.add_argument('--lr', type=float, help="learning rate (default: lr_find's suggestion)")
-    t.add_argument('--lr-find-iters', type=int, default=cfg.train.lr_find_iters, help='iterations of lr_find')
-    t.add_argument('--seed', type=int, default=cfg.train.seed, help='seed of the split, sampling and initialisation')
-    t.add_argument('--pretrained', action=argparse.BooleanOptionalAction, default=cfg.train.pretrained,
-                   help='start from ImageNet weights (--no-pretrained: from scratch, all layers trained)')
-    t.add_argument('--finetune', action=argparse.BooleanOptionalAction, default=cfg.train.finetune,
-                   help="pretrained: fine-tune every layer (fastai's fine_tune); --no-finetune fits a linear head to convergence on the frozen network")
-    t.add_argument('--prior', type=float, default=cfg.train.prior, help="pretrained: weight of the network's own ImageNet classifier as a family prior (0: off)")
-    t.add_argument('--composite-p', type=float, help='share of training images made into composites (default: [train] composite_p pretrained, else 0)')
-    t.add_argument('--classes', nargs='+', metavar='CLASS', help='train on these classes only (default: all)')
-    t.add_argument('--max-per-class', type=int, help='at most this many Training images per class (default: all)')
-    t.add_argument('--bg-p', type=float, default=cfg.train.bg_p, help='share of training images given a new background (0: off)')
-    t.add_argument('--bg-dir', default=cfg.train.bg_dir or None, help='a folder of background photos to crop from (default: procedural backgrounds only)')
-    t.add_argument('--outlier-n', type=int, default=cfg.train.outlier_n, help='non-produce images per batch for learning "not sure" (0: off)')
-    t.add_argument('--out', default='models/model.pkl', help='where to write model.pkl (model.json, plots, history and checkpoints go beside it)')
-    t.add_argument('--resume', action='store_true', help='continue an interrupted run from its last checkpoint beside --out (same settings)')
-    t.add_argument('--keep-checkpoints', action='store_true', help='keep checkpoints/ beside --out after the run (removed by default)')
-    t.set_defaults(func=_train)
+    defaults = {**{k: cfg.train[k] for k in _TRAIN + _DLS if k in cfg.train and k != 'composite_p'}, 'size': cfg.data.size, 'bg_dir': cfg.train.bg_dir or None}
+    add_flags(t, 'train', 'train', _TRAIN, defaults)
+    add_flags(t, 'data', 'get_dls', _DLS, defaults, classes=dict(metavar='CLASS'))
 
-def _add_evaluate(sub, cfg):
-    "The `evaluate` subcommand."
-    e = sub.add_parser('evaluate', formatter_class=_fmt, help='evaluate a model on the held-out Test split',
-                       description='Predict the whole Test split and write metrics.json, per_class.csv, report.md, confusion_matrix.png and top_losses.png.')
-    e.add_argument('--model', default=cfg.app.model_path, help='the exported model.pkl')
+_EVALUATE = ['out', 'tta', 'bs', 'shifted']
+
+def _evaluate_flags(e, cfg):
+    add_flags(e, 'evaluate', 'evaluate', ['model'], dict(model=cfg.app.model_path))
     e.add_argument('--data', help=_DATA_HELP)
-    e.add_argument('--out', default='reports', help='folder for the reports')
-    e.add_argument('--tta', action='store_true', help='test-time augmentation (slower, often a little more accurate)')
-    e.add_argument('--bs', type=int, default=cfg.train.bs, help='batch size')
-    e.add_argument('--shifted', action='store_true', help='also evaluate off the white background: shifted Test, coverage, non-produce images')
+    add_flags(e, 'evaluate', 'evaluate', _EVALUATE, dict(bs=cfg.train.bs))
     e.add_argument('--photos', metavar='DIR', help='evaluate on labelled real photos instead (family folders, or a labels.csv with file,family): family accuracy, abstention, mistakes')
-    e.set_defaults(func=_evaluate)
 
-def _add_predict(sub, cfg):
-    "The `predict`, `serve` and `monitor` subcommands."
-    p = sub.add_parser('predict', formatter_class=_fmt, help='classify image files',
-                       description="Classify image files with an exported model: the app's answer for each (a class, a family when only "
-                                   "the variety is unsure, or 'Not sure'), then the top classes behind it.")
+def _predict_flags(p, cfg):
     p.add_argument('images', nargs='+', metavar='IMG', help='image files (JPEG, PNG, WebP, ...)')
     p.add_argument('--model', default=cfg.app.model_path, help='the exported model.pkl')
-    p.add_argument('--top-k', type=_at_least_1, default=cfg.app.top_k, help='how many classes to show per image')
-    p.add_argument('--threshold', type=_probability, help="below this probability the answer is 'Not sure', instead of the model's calibration (its threshold, and its energy floor for photos unlike any produce it learned)")
+    add_flags(p, 'core', 'classify', ['k', 'threshold'], dict(k=cfg.app.top_k), flags=dict(k='--top-k'),
+              k=dict(type=_at_least_1, metavar='TOP_K'), threshold=dict(type=_probability))
     p.add_argument('--json', action='store_true', help='print JSON ({file: {verdict, top}}) instead of one line per image')
-    p.set_defaults(func=_predict)
-    s = sub.add_parser('serve', formatter_class=_fmt, help='serve the web app (Gradio)',
-                       description='Serve the Gradio app locally: the same app as the Hugging Face Space.')
+
+def _serve_flags(s, cfg):
     s.add_argument('--model', help='model.pkl to serve (default: MODEL_PATH, else [app] model_path)')
     s.add_argument('--host', default='127.0.0.1', help='address to listen on (0.0.0.0: all interfaces)')
     s.add_argument('--port', type=int, help="port (default: GRADIO_SERVER_PORT, else Gradio's 7860)")
     s.add_argument('--share', action='store_true', help='also open a temporary public gradio.live link')
-    s.set_defaults(func=_serve)
-    m = sub.add_parser('monitor', formatter_class=_fmt, help="report on the app's prediction log",
-                       description="Read the app's prediction log ([app] log_dir) and write monitor.md, monitor.json and confidence.png: "
-                                   "requests per day, the share 'not sure', confidence, families answered against training.")
-    m.add_argument('logdir', metavar='LOGDIR', help="the app's prediction log folder")
-    m.add_argument('--model', help="model.pkl whose training images the answers are compared with (default: no comparison)")
-    m.add_argument('--out', default='monitor', help='folder for the report (replaced)')
-    m.set_defaults(func=_monitor)
 
-def _add_demo(sub, cfg):
-    "The `demo` subcommand."
-    d = sub.add_parser('demo', formatter_class=_fmt, help='train a small model on synthetic data, no download needed',
-                       description='Make a synthetic Fruits-360 and train a small ResNet18 on it from scratch on the CPU, in a few minutes.')
-    d.add_argument('--data', default='data/synthetic', help='where to make (or reuse) the synthetic dataset')
-    d.add_argument('--epochs', type=int, default=8, help='one-cycle epochs')
-    d.add_argument('--seed', type=int, default=cfg.train.seed, help='seed of the data, split and initialisation')
-    d.add_argument('--out', default='models/model.pkl', help='where to write model.pkl')
-    d.set_defaults(func=_demo)
-
-def _add_publish(sub, cfg):
-    "The `publish` and `space` subcommands."
-    p = sub.add_parser('publish', formatter_class=_fmt, help='upload a model to the Hugging Face Hub',
-                       description='Upload model.pkl, model.json, the examples, the reports and a model card to a Hub model repo, in one commit. '
-                                   'Needs a token with write access: HF_TOKEN, or `hf auth login`.')
-    p.add_argument('model_dir', metavar='MODEL_DIR', help='the folder `train` wrote (model.pkl, model.json, examples/)')
-    p.add_argument('--repo', required=True, help='the Hub model repo, USER/NAME (created if it does not exist)')
-    p.add_argument('--reports', help="`evaluate`'s reports folder (default: MODEL_DIR/reports where it exists)")
-    p.add_argument('--private', action='store_true', help='create the repo private')
-    p.set_defaults(func=_publish)
-    s = sub.add_parser('space', formatter_class=_fmt, help='make a Hugging Face Space that serves a published model',
-                       description='Write a Gradio Space serving a Hub model repo into a folder (app.py, the library, lean requirements.txt, '
-                                   'README front matter), and with --push upload it.')
-    s.add_argument('--model-repo', required=True, help='the Hub model repo to serve, USER/NAME (see `publish`)')
-    s.add_argument('--model-revision', help='the commit of the model repo to serve, pinned: a later publish does not change the Space (default: the latest)')
-    s.add_argument('--space', help='the Space, USER/NAME (default: MODEL_REPO-demo)')
-    s.add_argument('--hardware', choices=['zero', 'cpu'], default='zero', help='ZeroGPU (a GPU per request; hosting needs PRO) or the free 2-vCPU cpu-basic')
-    s.add_argument('--out', default='space', help='the folder to write')
+def _space_flags(s, cfg):
+    add_flags(s, 'hub', 'build_space', ['model_repo', 'revision', 'space', 'hardware', 'out'], dict(out='space'),
+              flags=dict(revision='--model-revision'), revision=dict(metavar='MODEL_REVISION'), hardware=dict(choices=['zero', 'cpu']))
     s.add_argument('--push', action='store_true', help='upload the folder to the Space (created if it does not exist)')
     s.add_argument('--private', action='store_true', help='create the Space private')
-    s.set_defaults(func=_space)
+
+_COMMANDS = {  # name: (what runs it, what adds its flags, its line in `--help`, its description)
+    'download': (_download, lambda d, cfg: (d.add_argument('--data', help=_DATA_HELP), add_flags(d, 'data', 'get_fruits360', ['version'],
+                 dict(version=cfg.data.kaggle_version), flags=dict(version='--kaggle-version'), version=dict(metavar='KAGGLE_VERSION'))),
+                 'get Fruits-360 and print its root folder', 'Find or download Fruits-360 and print the folder holding Training/ and Test/.'),
+    'train': (_train, _train_flags, 'train a classifier and export model.pkl',
+              'Train a classifier on Fruits-360 and export model.pkl with model.json beside it: with ImageNet weights, by default a '
+              'linear head fitted to convergence on the frozen network; else lr_find and one-cycle training.'),
+    'evaluate': (_evaluate, _evaluate_flags, 'evaluate a model on the held-out Test split',
+                 'Predict the whole Test split and write metrics.json, per_class.csv, report.md, confusion_matrix.png and top_losses.png.'),
+    'predict': (_predict, _predict_flags, 'classify image files',
+                "Classify image files with an exported model: the app's answer for each (a class, a family when only "
+                "the variety is unsure, or 'Not sure'), then the top classes behind it."),
+    'serve': (_serve, _serve_flags, 'serve the web app (Gradio)', 'Serve the Gradio app locally: the same app as the Hugging Face Space.'),
+    'monitor': (_monitor, lambda m, cfg: (m.add_argument('logdir', metavar='LOGDIR', help=params('monitor', 'monitor')['logdir'][2]),
+                                           add_flags(m, 'monitor', 'monitor', ['model', 'out'])),
+                "report on the app's prediction log",
+                "Read the app's prediction log ([app] log_dir) and write monitor.md, monitor.json and confidence.png: "
+                "requests per day, the share 'not sure', confidence, families answered against training."),
+    'demo': (_demo, lambda d, cfg: add_flags(d, 'train', 'demo', ['data', 'epochs', 'seed', 'out'], dict(seed=cfg.train.seed)),
+             'train a small model on synthetic data, no download needed',
+             'Make a synthetic Fruits-360 and train a small ResNet18 on it from scratch on the CPU, in a few minutes.'),
+    'publish': (_publish, lambda p, cfg: (p.add_argument('model_dir', metavar='MODEL_DIR', help=params('hub', 'publish')['model_dir'][2]),
+                                          add_flags(p, 'hub', 'publish', ['repo', 'reports', 'private'])),
+                'upload a model to the Hugging Face Hub',
+                'Upload model.pkl, model.json, the examples, the reports and a model card to a Hub model repo, in one commit. '
+                'Needs a token with write access: HF_TOKEN, or `hf auth login`.'),
+    'space': (_space, _space_flags, 'make a Hugging Face Space that serves a published model',
+              'Write a Gradio Space serving a Hub model repo into a folder (app.py, the library, lean requirements.txt, '
+              'README front matter), and with --push upload it.'),
+}
 
 def parser() -> argparse.ArgumentParser:
     "The `produce-classifier` argument parser, its defaults read from `settings()`."
@@ -236,16 +231,10 @@ def parser() -> argparse.ArgumentParser:
                                 description='Classify fruits, vegetables, nuts and seeds: get Fruits-360, train, evaluate, serve.')
     p.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
-    d = sub.add_parser('download', formatter_class=_fmt, help='get Fruits-360 and print its root folder',
-                       description='Find or download Fruits-360 and print the folder holding Training/ and Test/.')
-    d.add_argument('--data', help=_DATA_HELP)
-    d.add_argument('--kaggle-version', type=int, default=cfg.data.kaggle_version, help='Kaggle dataset version to download')
-    d.set_defaults(func=_download)
-    _add_train(sub, cfg)
-    _add_evaluate(sub, cfg)
-    _add_predict(sub, cfg)
-    _add_demo(sub, cfg)
-    _add_publish(sub, cfg)
+    for name, (func, flags, help, description) in _COMMANDS.items():
+        c = sub.add_parser(name, formatter_class=_fmt, help=help, description=description)
+        flags(c, cfg)
+        c.set_defaults(func=func)
     return p
 
 # %% ../nbs/14_cli.ipynb #bc78a1ce

@@ -213,7 +213,7 @@ def is_offline(e:BaseException) -> bool:
         e = e.__cause__ or e.__context__
     return False
 
-# %% ../nbs/01_core.ipynb #10b91c89
+# %% ../nbs/01_core.ipynb #cd289600
 def write_text(fn:Path, s:str):
     "Write `s` to `fn` atomically."
     tmp = fn.with_name(f'.{fn.name}.partial')

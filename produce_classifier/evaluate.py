@@ -174,7 +174,7 @@ def _report_md(m:dict, meta:dict) -> str:
 def evaluate(model:str|Path|None=None, # an exported model.pkl; default: `[app] model_path`
              root:str|Path|None=None, # dataset root; default: as `get_fruits360` finds it
              out:str|Path='reports', # folder for the reports
-             tta:bool=False, # test-time augmentation
+             tta:bool=False, # test-time augmentation (slower, often a little more accurate)
              bs:int=64, # batch size
              shifted:bool=False, # also evaluate off the white background: shifted Test, coverage, non-produce (adds `coverage.png`)
             ) -> dict:

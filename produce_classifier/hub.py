@@ -162,19 +162,14 @@ def publish(model_dir:str|Path, # a folder written by `train`: `model.pkl`, `mod
         return _push(stage, repo, 'model', token, private, f"Publish {model_dir.name}/model.pkl with produce_classifier", 'publish')
 
 # %% ../nbs/13_hub.ipynb #8c49ff32
-APP_PY = '''"""Hugging Face Space entry point: the produce_classifier Gradio app.
-
-The model comes from MODEL_PATH, else the Hub repo MODEL_REPO or settings.ini's [app] model_repo (downloaded once,
-checked against its model.json), else settings.ini's [app] model_path (models/model.pkl); the port from Gradio's own
-GRADIO_SERVER_PORT. Without a model the page explains how to make one (`produce-classifier demo`).
-"""
+APP_PY = '''"""Hugging Face Space entry point: the produce_classifier Gradio app (`make_demo` says where its model comes from)."""
 from produce_classifier.app import MAX_FILE_SIZE, make_demo
 
 demo = make_demo()
 
 if __name__ == "__main__":
     demo.launch(max_file_size=MAX_FILE_SIZE)
-'''
+'''  # the repository's app.py, which a Space runs (tested equal below)
 SPACE_PYTHON = '3.12.12'  # one of ZeroGPU's two Pythons (3.10.13 is the other); the pinned libraries need 3.11.5 or newer
 ZEROGPU_TORCH = '>=2.1.0,!=2.3.*'  # the torch releases ZeroGPU supports (Hugging Face's Spaces docs)
 HARDWARE = {'zero': 'zero-a10g', 'cpu': 'cpu-basic'}  # the Hub's names for ZeroGPU and the free CPU
@@ -219,7 +214,7 @@ def space_readme(space:str, # the Space, `user/name`
 
 def build_space(out:str|Path, # the folder to write (replaced if an earlier `build_space` wrote it)
                 model_repo:str, # the Hub model repo to serve, `user/name`, as `publish` wrote it
-                hardware:str='zero', # 'zero' (ZeroGPU) or 'cpu' (cpu-basic)
+                hardware:str='zero', # 'zero': ZeroGPU, a GPU per request (hosting needs PRO); 'cpu': the free 2-vCPU cpu-basic
                 space:str|None=None, # the Space's name, `user/name`; default: `model_repo` + '-demo'
                 revision:str|None=None, # the commit of `model_repo` to serve, pinned; default: the latest
                ) -> Path:

@@ -29,7 +29,7 @@ def _parse(raw:str, default, key:str, fn:Path):
         if isinstance(default, bool): return configparser.ConfigParser.BOOLEAN_STATES[raw.lower()]
         return type(default)(raw)
     except (KeyError, ValueError):
-        kind = 'true or false' if isinstance(default, bool) else f'a {type(default).__name__}'
+        kind = 'true or false' if isinstance(default, bool) else {int: 'a whole number', float: 'a number'}.get(type(default), 'text')
         raise UserError(f"{key} = {raw!r} in {fn} is not {kind}: fix it or delete the line to use the default ({default}).") from None
 
 # %% ../nbs/00_settings.ipynb #8a31b85b

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_train.ipynb #b2e56c7f
 from __future__ import annotations
-import datetime, json, os, shutil, sys, tempfile, time
+import datetime, hashlib, json, os, shutil, sys, tempfile, time
 from pathlib import Path
 import torch
 import torch.nn as nn
@@ -13,17 +13,18 @@ import matplotlib
 from fastcore.basics import ifnone
 from .settings import UserError, settings
 from .core import file_sha256, write_json, write_text
-from .data import get_dls, image_files, image_size, normalize_of, test_dl
+from .data import get_dls, image_files, image_size, make_synthetic, normalize_of, test_dl
 from .calibration import OutlierExposure, calibrate, non_produce_batch
 from .model import FamilyPrior, imagenet_classifier, make_learner
 from fastai.vision.all import (Callback, CancelFitException, valley, CSVLogger, ProgressCallback, noop, Learner, set_seed)
 import fastai, torchvision
+from filelock import FileLock
 from fastprogress.fastprogress import format_time
 import produce_classifier
 
 # %% auto #0
 __all__ = ['fit_probe', 'save_checkpoint', 'Checkpoint', 'History', 'print_row', 'LineProgress', 'export', 'save_examples',
-           'train']
+           'train', 'demo', 'tiny_model']
 
 # %% ../nbs/06_train.ipynb #f5bec4b6
 def _pooled(body:nn.Module, x:torch.Tensor) -> torch.Tensor:
@@ -200,6 +201,81 @@ def _phases(pretrained:bool, freeze_epochs:int, epochs:int, lr:float, finetune:b
     frozen = [('frozen', freeze_epochs, dict(lr_max=slice(lr), pct_start=0.99))] if freeze_epochs else []
     return frozen + [('unfrozen', epochs, dict(lr_max=slice(lr/200, lr/2), pct_start=0.3, div=5.))]
 
+# %% ../nbs/06_train.ipynb #8ebb0242
+def _asked(arch, size, epochs, freeze_epochs, seed, pretrained, finetune, prior, composite_p) -> dict:
+    "The run's settings: each argument, else its `settings.ini` default (what a resumed run must match)."
+    cfg = settings(); t = cfg.train; pretrained = ifnone(pretrained, t.pretrained)
+    return dict(arch=ifnone(arch, t.arch), seed=ifnone(seed, t.seed), pretrained=pretrained, epochs=ifnone(epochs, t.epochs),
+                freeze_epochs=ifnone(freeze_epochs, t.freeze_epochs), size=ifnone(size, cfg.data.size), finetune=ifnone(finetune, t.finetune),
+                prior=ifnone(prior, t.prior) if pretrained else 0,
+                composite_p=ifnone(composite_p, t.composite_p if pretrained else 0))  # composites are for pretrained features
+
+def _head_only(a:dict) -> bool: return a['pretrained'] and not a['finetune']
+
+def _saved_state(ckpt:Path, resume:bool, a:dict) -> dict|None:
+    "The state of the checkpoint to resume (None for a fresh run), or a sentence when it cannot be resumed with the settings `a`."
+    state = json.loads((ckpt/'state.json').read_text()) if resume and (ckpt/'state.json').exists() else None
+    if resume and state is None: raise UserError(f"Nothing to resume: no checkpoint in {ckpt}; train without --resume first.")
+    if state and (diff := [k for k, v in a.items() if k in state and state[k] != v]):
+        raise UserError(f"The checkpoint in {ckpt} was made with {', '.join(f'{k}={state[k]}' for k in diff)}, not "
+                        f"{', '.join(f'{k}={a[k]}' for k in diff)}: resume with the same settings, or train without --resume.")
+    return state
+
+def _learner(root:Path, a:dict, bs:int|None, out:Path, progress:bool|None, **kwargs) -> Learner:
+    "The seeded `Learner` of the run `a`: a linear probe's head on a frozen body, or fastai's head; one line per epoch off a terminal."
+    set_seed(a['seed'], reproducible=True)
+    dls = get_dls(root, size=a['size'], bs=bs, seed=a['seed'], composite_p=a['composite_p'], **kwargs)
+    # a head on frozen features: a linear probe on average-pooled features (max-pooling and a hidden layer fit the studio look)
+    head = dict(lin_ftrs=[], concat_pool=False, first_bn=False, ps=0.) if _head_only(a) else {}
+    learn = make_learner(dls, a['arch'], a['pretrained'], path=out.parent, model_dir='checkpoints', **head)
+    if _head_only(a): learn.train_bn = False; learn.freeze()  # BatchNorm weights and statistics stay ImageNet's
+    if not ifnone(progress, sys.stdout.isatty()): learn.remove_cb(ProgressCallback).add_cb(LineProgress())
+    return learn
+
+def _lr_find(learn:Learner, iters:int, fn:Path) -> float:
+    "`lr_find`'s valley suggestion, its plot saved to `fn`."
+    lr = float(learn.lr_find(num_it=iters, show_plot=False, suggest_funcs=(valley,)).valley)
+    _plot_lr_find(learn, fn, lr)
+    return lr
+
+def _fit(learn:Learner, a:dict, state:dict, resume:bool, outlier_n:int, out:Path) -> float:
+    "Run the phases a resumed run has not finished (all of them in a fresh one), checkpointing each epoch; return the seconds taken."
+    phases, first, start = _phases(a['pretrained'], a['freeze_epochs'], a['epochs'], state['lr'], a['finetune']), 0, 0
+    if resume:
+        i = [p[0] for p in phases].index(state['phase'])
+        first, start = (i + 1, 0) if state['epoch'] >= phases[i][1] - 1 else (i, state['epoch'] + 1)
+        if first < len(phases): learn.load('last', with_opt=True)
+    t0 = time.time()
+    for name, n, fit_kw in phases[first:]:
+        if name == 'probe':
+            _probe(learn, n, state, bool(outlier_n), a['seed'])
+            continue
+        learn.freeze() if name == 'frozen' else learn.unfreeze()
+        ck = Checkpoint(name, state, start)
+        cbs = [History(out.parent/'history.csv', append=resume or name != phases[0][0]), ck]
+        if outlier_n: cbs.append(OutlierExposure(outlier_n, seed=a['seed']))
+        with learn.added_cbs(cbs): learn.fit_one_cycle(n, start_epoch=start, **fit_kw)
+        if ck.error: raise ck.error
+        start = 0
+    return time.time() - t0
+
+def _finish(learn:Learner, root:Path, a:dict, state:dict, out:Path, fit_seconds:float, **kwargs):
+    "The best epoch restored, the ImageNet prior added, the Test split measured, calibrated, exported with examples beside it."
+    learn.load('best', with_opt=False)
+    dls = learn.dls
+    if a['prior']: learn.model = FamilyPrior(learn.model, imagenet_classifier(a['arch']), list(dls.vocab), a['prior'])
+    tdl = test_dl(dls, root, **{k: v for k, v in kwargs.items() if k in ('classes', 'max_per_class')})
+    with learn.no_bar(), learn.no_logging(): test_loss, test_acc = learn.validate(dl=tdl)
+    cfgd = settings().data
+    cal = calibrate(learn, seed=a['seed'])
+    export(learn, out, dict(calibration=cal, arch=a['arch'], pretrained=a['pretrained'], seed=a['seed'], lr=state['lr'], epochs=a['epochs'],
+                            freeze_epochs=a['freeze_epochs'], finetune=a['finetune'], prior=a['prior'], composite_p=a['composite_p'],
+                            class_counts=_class_counts(dls),
+                            metrics=dict(**state.get('best_metrics', {}), test_loss=float(test_loss), test_accuracy=float(test_acc), n_test=len(tdl.items)),
+                            dataset=dict(root=str(Path(root).absolute()), kaggle_handle=cfgd.kaggle_handle, kaggle_version=cfgd.kaggle_version),
+                            fit_seconds=round(fit_seconds, 2)))
+    save_examples(root, out.parent/'examples', list(dls.vocab), seed=a['seed'])
+
 # %% ../nbs/06_train.ipynb #253fe412
 def train(root:str|Path, # dataset root holding `Training/` and `Test/`
           arch:str|None=None, # torchvision ResNet name or timm model; default: `[train] arch`
@@ -222,64 +298,50 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
           **kwargs, # passed to `get_dls`: `classes`, `max_per_class`, `valid_pct`, `num_workers`
          ) -> Learner:
     "Train a classifier on `root` and export it to `out`; return the `Learner`."
-    cfg = settings()
-    arch, epochs = ifnone(arch, cfg.train.arch), ifnone(epochs, cfg.train.epochs)
-    freeze_epochs, seed = ifnone(freeze_epochs, cfg.train.freeze_epochs), ifnone(seed, cfg.train.seed)
-    pretrained, size = ifnone(pretrained, cfg.train.pretrained), ifnone(size, cfg.data.size)
-    outlier_n, finetune = ifnone(outlier_n, cfg.train.outlier_n), ifnone(finetune, cfg.train.finetune)
-    prior = ifnone(prior, cfg.train.prior) if pretrained else 0
-    composite_p = ifnone(composite_p, cfg.train.composite_p if pretrained else 0)  # composites are for pretrained features
-    head_only = pretrained and not finetune
+    a = _asked(arch, size, epochs, freeze_epochs, seed, pretrained, finetune, prior, composite_p)
     out = Path(out).absolute(); ckpt = out.parent/'checkpoints'
-    state = json.loads((ckpt/'state.json').read_text()) if resume and (ckpt/'state.json').exists() else None
-    if resume and state is None: raise UserError(f"Nothing to resume: no checkpoint in {ckpt}; train without --resume first.")
-    asked = dict(arch=arch, seed=seed, pretrained=pretrained, epochs=epochs, freeze_epochs=freeze_epochs, size=size,
-                 finetune=finetune, prior=prior, composite_p=composite_p)
-    if state and (diff := [k for k, v in asked.items() if k in state and state[k] != v]):
-        raise UserError(f"The checkpoint in {ckpt} was made with {', '.join(f'{k}={state[k]}' for k in diff)}, not "
-                        f"{', '.join(f'{k}={asked[k]}' for k in diff)}: resume with the same settings, or train without --resume.")
-    set_seed(seed, reproducible=True)
-    dls = get_dls(root, size=size, bs=bs, seed=seed, composite_p=composite_p, **kwargs)
-    # a head on frozen features: a linear probe on average-pooled features (max-pooling and a hidden layer fit the studio look)
-    head = dict(lin_ftrs=[], concat_pool=False, first_bn=False, ps=0.) if head_only else {}
-    learn = make_learner(dls, arch, pretrained, path=out.parent, model_dir='checkpoints', **head)
-    if head_only: learn.train_bn = False; learn.freeze()  # BatchNorm weights and statistics stay ImageNet's
-    if not ifnone(progress, sys.stdout.isatty()): learn.remove_cb(ProgressCallback).add_cb(LineProgress())
+    state = _saved_state(ckpt, resume, a)
+    learn = _learner(root, a, bs, out, progress, **kwargs)
     if state is None:
         ckpt.mkdir(parents=True, exist_ok=True)
-        if lr is None and not head_only:  # the probe needs no learning rate
-            lr = float(learn.lr_find(num_it=ifnone(lr_find_iters, cfg.train.lr_find_iters), show_plot=False, suggest_funcs=(valley,)).valley)
-            _plot_lr_find(learn, out.parent/'lr_find.png', lr)
-        state = dict(lr=lr, **asked)
-    phases, first, start = _phases(pretrained, freeze_epochs, epochs, state['lr'], finetune), 0, 0
-    if resume:
-        i = [p[0] for p in phases].index(state['phase'])
-        first, start = (i + 1, 0) if state['epoch'] >= phases[i][1] - 1 else (i, state['epoch'] + 1)
-        if first < len(phases): learn.load('last', with_opt=True)
-    t0 = time.time()
-    for name, n, fit_kw in phases[first:]:
-        if name == 'probe':
-            _probe(learn, n, state, bool(outlier_n), seed)
-            continue
-        learn.freeze() if name == 'frozen' else learn.unfreeze()
-        ck = Checkpoint(name, state, start)
-        cbs = [History(out.parent/'history.csv', append=resume or name != phases[0][0]), ck]
-        if outlier_n: cbs.append(OutlierExposure(outlier_n, seed=seed))
-        with learn.added_cbs(cbs): learn.fit_one_cycle(n, start_epoch=start, **fit_kw)
-        if ck.error: raise ck.error
-        start = 0
-    fit_seconds = time.time() - t0
-    learn.load('best', with_opt=False)
-    if prior: learn.model = FamilyPrior(learn.model, imagenet_classifier(arch), list(dls.vocab), prior)
-    tdl = test_dl(dls, root, **{k: v for k, v in kwargs.items() if k in ('classes', 'max_per_class')})
-    with learn.no_bar(), learn.no_logging(): test_loss, test_acc = learn.validate(dl=tdl)
-    cfgd = settings().data
-    cal = calibrate(learn, seed=seed)
-    export(learn, out, dict(calibration=cal, arch=arch, pretrained=pretrained, seed=seed, lr=state['lr'], epochs=epochs, freeze_epochs=freeze_epochs,
-                            finetune=finetune, prior=prior, composite_p=composite_p, class_counts=_class_counts(dls),
-                            metrics=dict(**state.get('best_metrics', {}), test_loss=float(test_loss), test_accuracy=float(test_acc), n_test=len(tdl.items)),
-                            dataset=dict(root=str(Path(root).absolute()), kaggle_handle=cfgd.kaggle_handle, kaggle_version=cfgd.kaggle_version),
-                            fit_seconds=round(fit_seconds, 2)))
-    save_examples(root, out.parent/'examples', list(dls.vocab), seed=seed)
+        if lr is None and not _head_only(a): lr = _lr_find(learn, ifnone(lr_find_iters, settings().train.lr_find_iters), out.parent/'lr_find.png')
+        state = dict(lr=lr, **a)
+    fit_seconds = _fit(learn, a, state, resume, ifnone(outlier_n, settings().train.outlier_n), out)
+    _finish(learn, root, a, state, out, fit_seconds, **kwargs)
     if not keep_checkpoints: shutil.rmtree(ckpt, ignore_errors=True)  # the run is finished: nothing left to resume
     return learn
+
+# %% ../nbs/06_train.ipynb #dbc03df1
+def _tiny_key(**kwargs) -> str:
+    "What a cached tiny model depends on: this library's code and the arguments it was trained with."
+    h = hashlib.sha256(repr(sorted(kwargs.items())).encode())
+    for f in sorted(Path(produce_classifier.__file__).parent.glob('*.py')): h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+def demo(data:str|Path='data/synthetic', # where to make (or reuse) the synthetic dataset
+         epochs:int=8, # one-cycle epochs
+         seed:int|None=None, # seed of the data, split and initialisation; default: `[train] seed`
+         out:str|Path='models/model.pkl', # where to write model.pkl
+         n_train:int=40, n_test:int=15, # synthetic images per class in Training/ and Test/
+         **kwargs, # passed to `train` (e.g. `bs`, `progress`, `num_workers`)
+        ) -> Learner:
+    "A small ResNet18 trained from scratch on a synthetic Fruits-360 it makes: the whole pipeline, no download, minutes on a CPU."
+    seed = ifnone(seed, settings().train.seed)
+    root = make_synthetic(Path(data), n_train=n_train, n_test=n_test, seed=seed)
+    # a learning rate known to suit this data: skipping lr_find saves a minute on a CPU
+    return train(root, **{**dict(arch='resnet18', size=64, bs=32, lr=3e-3, pretrained=False), **kwargs}, epochs=epochs, seed=seed, out=out)
+
+def tiny_model(n_train:int=16, # synthetic training images per class
+               n_test:int=6, # synthetic Test images per class
+               epochs:int=6, size:int=64, seed:int=42,
+              ) -> tuple[Path, Path]:
+    "A ResNet18 trained from scratch on synthetic produce, made once and cached: (its dataset root, a fresh copy of its model.pkl)."
+    cache = Path(tempfile.gettempdir())/f'produce_classifier-tiny-{_tiny_key(n_train=n_train, n_test=n_test, epochs=epochs, size=size, seed=seed)}'
+    with FileLock(f'{cache}.lock'):  # notebooks tested in parallel wait for the first one's model rather than train their own
+        if not cache.is_dir():
+            tmp = Path(tempfile.mkdtemp(dir=cache.parent, prefix=f'.{cache.name}-'))
+            demo(tmp/'synth', epochs, seed, tmp/'models'/'model.pkl', n_train, n_test, size=size, bs=16, progress=False, num_workers=0)
+            tmp.rename(cache)
+    dest = Path(tempfile.mkdtemp())/'models'
+    shutil.copytree(cache/'models', dest)
+    return cache/'synth', dest/'model.pkl'

