@@ -48,7 +48,7 @@ def settings(fn:str|Path|None=None, # an ini file; default: `settings.ini` in th
             cfg[sec][key] = _parse(raw, DEFAULTS[sec][key], f'[{sec}] {key}', fn)
     return cfg
 
-# %% ../nbs/00_settings.ipynb #19a71174
+# %% ../nbs/00_settings.ipynb #3c5af42b
 def share_cores(cells=None):
     "Before `nbdev-test` starts its notebooks, one per core (at most 8): give each notebook's torch its share of the cores."
     n = os.cpu_count() or 1
