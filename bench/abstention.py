@@ -18,7 +18,7 @@ import torch
 from produce_classifier.core import family, verdict
 from produce_classifier.inference import Predictor
 from produce_classifier.photos import read_photos
-from produce_classifier.robustness import non_produce_benchmark
+from produce_classifier.calibration import non_produce_benchmark
 from produce_classifier.train import train
 
 SHARED = Path(__file__).resolve().parents[2]/'shared'

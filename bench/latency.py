@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from produce_classifier.data import image_files
 from produce_classifier.inference import Predictor
-from produce_classifier.train import load_model
+from produce_classifier.inference import load_model
 
 SHARED = Path(__file__).resolve().parents[2]/'shared'
 

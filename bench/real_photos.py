@@ -16,11 +16,13 @@ warnings.filterwarnings('ignore')
 import torch
 from PIL import Image
 from fastai.vision.all import get_image_files
-from produce_classifier.data import image_files, family
-from produce_classifier.train import train, IMAGENET_FAMILIES
+from produce_classifier.core import family
+from produce_classifier.data import image_files
+from produce_classifier.train import train
+from produce_classifier.model import IMAGENET_FAMILIES
 from produce_classifier.inference import Predictor
 from produce_classifier.photos import evaluate_photos, read_photos, textbook_learner
-from produce_classifier.robustness import make_non_produce
+from produce_classifier.calibration import make_non_produce
 
 SHARED = Path(__file__).resolve().parents[2]/'shared'
 WORKERS = {} if torch.cuda.is_available() else dict(num_workers=0)  # loader processes feed a GPU; on 2 CPU cores they only compete with training

@@ -20,7 +20,8 @@ from pathlib import Path
 from fastai.vision.all import (CategoryBlock, DataBlock, ImageBlock, RandomSplitter, Resize, accuracy, aug_transforms,
                                get_image_files, parent_label, set_seed, vision_learner)
 from produce_classifier.data import make_synthetic, test_dl
-from produce_classifier.train import get_arch, train
+from produce_classifier.model import get_arch
+from produce_classifier.train import train
 
 def textbook(root, arch, size, bs, epochs, lr, seed):
     "The fastai book's recipe: DataBlock, Resize, aug_transforms, vision_learner, fine_tune. Returns (images/s, Test accuracy)."

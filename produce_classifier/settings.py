@@ -4,12 +4,12 @@
 
 # %% ../nbs/00_settings.ipynb #116ea604
 from __future__ import annotations
-import configparser
+import configparser, os
 from pathlib import Path
 from fastcore.basics import AttrDict
 
 # %% auto #0
-__all__ = ['DEFAULTS', 'UserError', 'settings']
+__all__ = ['DEFAULTS', 'UserError', 'settings', 'share_cores']
 
 # %% ../nbs/00_settings.ipynb #efa37be1
 class UserError(Exception):
@@ -29,7 +29,7 @@ def _parse(raw:str, default, key:str, fn:Path):
         if isinstance(default, bool): return configparser.ConfigParser.BOOLEAN_STATES[raw.lower()]
         return type(default)(raw)
     except (KeyError, ValueError):
-        kind = 'true or false' if isinstance(default, bool) else f'a {type(default).__name__}'
+        kind = 'true or false' if isinstance(default, bool) else {int: 'a whole number', float: 'a number'}.get(type(default), 'text')
         raise UserError(f"{key} = {raw!r} in {fn} is not {kind}: fix it or delete the line to use the default ({default}).") from None
 
 # %% ../nbs/00_settings.ipynb #8a31b85b
@@ -47,3 +47,9 @@ def settings(fn:str|Path|None=None, # an ini file; default: `settings.ini` in th
             if key not in DEFAULTS.get(sec, {}): raise UserError(f"Unknown setting [{sec}] {key} in {fn}: remove it or check its spelling.")
             cfg[sec][key] = _parse(raw, DEFAULTS[sec][key], f'[{sec}] {key}', fn)
     return cfg
+
+# %% ../nbs/00_settings.ipynb #3c5af42b
+def share_cores(cells=None):
+    "Before `nbdev-test` starts its notebooks, one per core (at most 8): give each notebook's torch its share of the cores."
+    n = os.cpu_count() or 1
+    os.environ.setdefault('OMP_NUM_THREADS', str(max(1, n // min(n, 8))))

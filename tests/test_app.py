@@ -28,9 +28,26 @@ def sample_app(sample_model):
     yield url
     demo.close()
 
+def test_the_app_serves_without_the_trainer(sample_model, sample):
+    "Importing the app loads neither torch, the trainer nor scikit-learn; loading a torch model and answering a photo loads no trainer."
+    import subprocess, sys
+    img = sorted((sample/'Test'/'Banana 1').iterdir())[0]
+    code = ("import json, sys; import produce_classifier.app; loaded = lambda: sorted(m for m in sys.modules if m in "
+            "('produce_classifier.train', 'produce_classifier.evaluate', 'sklearn', 'torch')); before = loaded(); "
+            "from produce_classifier.inference import Predictor; "
+            f"label = Predictor({str(sample_model)!r}, crops=False).classify([{str(img)!r}])[0]['label']; "
+            "print(json.dumps(dict(before=before, after=loaded(), label=label)))")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout.splitlines()[-1])
+    assert got['before'] == [], got  # the app imports nothing heavy
+    assert 'torch' in got['after'] and not {'produce_classifier.train', 'produce_classifier.evaluate'} & set(got['after']), got
+    # (scikit-learn comes with the pickle: fastai's metrics import it; the ONNX path of a Space loads none of them)
+    assert got['label'].startswith('Banana'), got  # a Test image it never saw, its produce named
+
 def test_client_gets_the_class_of_fruits360_images(sample_app, sample_model, sample):
     "Through the HTTP API, one Test image per class: the top class is the image's own for most of them."
-    from produce_classifier.evaluate import family
+    from produce_classifier.core import family
     client = Client(sample_app, verbose=False)
     vocab = json.loads(sample_model.with_suffix('.json').read_text())['vocab']
     right = 0
@@ -162,7 +179,7 @@ def _with_threshold(model, tmp_path, threshold):
 
 def _family_mass(top):
     "The leading family among `top` (class, probability) pairs, its total probability and how many of its varieties are there."
-    from produce_classifier.evaluate import family
+    from produce_classifier.core import family
     fams = {}
     for c, p in top: fams.setdefault(family(c), []).append(p)
     fam, ps = max(fams.items(), key=lambda kv: sum(kv[1]))
@@ -201,7 +218,7 @@ def test_calibrated_threshold_refuses_non_produce_and_answers_produce_more_accur
     from fastai.vision.all import get_image_files
     from produce_classifier.data import image_files
     from produce_classifier.inference import Predictor
-    from produce_classifier.robustness import make_non_produce
+    from produce_classifier.calibration import make_non_produce
     pred = Predictor(sample_model)
     neg = sorted(get_image_files(make_non_produce(tmp_path/'non-produce', n=64, seed=7)))  # evaluation families, unseen in training
     refused = [a['label'].startswith('Not sure') for a in pred.classify(neg)]  # the app's rule: threshold and energy floor
@@ -240,7 +257,7 @@ def test_prediction_log_keeps_one_line_per_request_from_8_clients_and_monitor_re
     "8 visitors at once, 4 photos each (one not an image): 32 whole JSON lines, each the answer its visitor got; `monitor` reads them."
     # a bad upload alone is a Gradio error; batched with others, an answer marked "Error: " (see test_inference): either way logged
     import subprocess, threading
-    from produce_classifier.core import _sha256
+    from produce_classifier.core import file_sha256
     logs = tmp_path/'logs'
     demo, url = serve(sample_model, log_dir=logs)
     txt = tmp_path/'notes.txt'; txt.write_text('not a photo')
@@ -250,8 +267,8 @@ def test_prediction_log_keeps_one_line_per_request_from_8_clients_and_monitor_re
         c = Client(url, verbose=False)
         for j in range(4):
             f = txt if (i, j) == (0, 3) else fns[(i * 4 + j) % len(fns)]
-            try: got.append((_sha256(f), c.predict(handle_file(str(f)), api_name='/predict')['label']))
-            except Exception as e: got.append((_sha256(f), f"Error: {e}"))
+            try: got.append((file_sha256(f), c.predict(handle_file(str(f)), api_name='/predict')['label']))
+            except Exception as e: got.append((file_sha256(f), f"Error: {e}"))
     try:
         threads = [threading.Thread(target=visitor, args=(i,)) for i in range(8)]
         for t in threads: t.start()
@@ -262,7 +279,7 @@ def test_prediction_log_keeps_one_line_per_request_from_8_clients_and_monitor_re
     assert len(lines) == 32 and len(got) == 32 and len(answered) == 31, (len(lines), got)
     assert sorted((l['image_sha256'], l['verdict']) for l in lines if not l['verdict'].startswith('Error: ')) == sorted(answered)
     bad = [l for l in lines if l['verdict'].startswith('Error: ')]
-    assert len(bad) == 1 and bad[0]['image_sha256'] == _sha256(txt) and 'not an image' in bad[0]['verdict'] and bad[0]['top'] == []
+    assert len(bad) == 1 and bad[0]['image_sha256'] == file_sha256(txt) and 'not an image' in bad[0]['verdict'] and bad[0]['top'] == []
     model_sha = json.loads(sample_model.with_suffix('.json').read_text())['sha256']
     assert {l['model_sha256'] for l in lines} == {model_sha} and all(l['seconds'] > 0 for l in lines)
     assert sorted(p.name for p in logs.iterdir()) == ['predictions.jsonl']  # no photo kept

@@ -3,7 +3,8 @@ import json
 import pytest, torch
 from produce_classifier.data import get_dls, image_files
 from produce_classifier.inference import Predictor
-from produce_classifier.train import make_learner, train
+from produce_classifier.model import make_learner
+from produce_classifier.train import train
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 

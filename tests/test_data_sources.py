@@ -91,4 +91,4 @@ def test_symlink_entry_is_refused(tmp_path):
 
 def test_malformed_setting_names_key_and_file(no_kaggle):
     (no_kaggle/'settings.ini').write_text("[data]\nsize = big\n")
-    with pytest.raises(UserError, match=r"\[data\] size = 'big' in settings.ini is not a int"): get_fruits360()
+    with pytest.raises(UserError, match=r"\[data\] size = 'big' in settings.ini is not a whole number"): get_fruits360()

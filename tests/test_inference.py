@@ -33,7 +33,7 @@ def test_phone_photos_decode_reduced_and_match_learn_predict_top1(sample_model):
     "12 MP JPEGs are decoded at reduced size; the Predictor's top class agrees with learn.predict's on them."
     if not PHOTOS.exists(): pytest.skip(f"real photos not found at {PHOTOS} (set PRODUCE_PHOTOS)")
     pred = Predictor(sample_model)
-    learn_ = __import__('produce_classifier.train', fromlist=['load_model']).load_model(sample_model)
+    learn_ = __import__('produce_classifier.inference', fromlist=['load_model']).load_model(sample_model)
     for fn in sorted(PHOTOS.glob('*.jpg')):
         img = open_image(fn, size=pred.size)
         assert max(img.size) < 4032 / 2 and min(img.size) >= 4 * pred.size  # reduced, but plenty for the model

@@ -117,7 +117,7 @@ def test_a_failed_checkpoint_write_is_one_sentence_and_leaves_no_partial_file(sy
 def test_pretrained_default_fits_a_probe_and_keeps_imagenet(sample, imagenet_weights, tmp_path):
     "With real ImageNet weights the default recipe changes only the head, fitted without lr_find, answers unseen Test images and is not sure of non-produce."
     import timm
-    from produce_classifier.train import FamilyPrior
+    from produce_classifier.model import FamilyPrior
     out = tmp_path/'model.pkl'
     learn = train(sample, arch=imagenet_weights, size=64, max_per_class=10, out=out, progress=False, num_workers=0)
     meta = json.loads(out.with_suffix('.json').read_text())
@@ -132,7 +132,7 @@ def test_pretrained_default_fits_a_probe_and_keeps_imagenet(sample, imagenet_wei
     # "not sure" of things that are not produce (8 families training never saw), while unseen Test images are answered
     from produce_classifier.data import image_files
     from produce_classifier.inference import Predictor
-    from produce_classifier.robustness import non_produce_benchmark
+    from produce_classifier.calibration import non_produce_benchmark
     pred = Predictor(out)
     assert pred.energy_floor == meta['calibration']['energy_floor'] is not None
     said = [a['label'] for a in pred.classify(sorted(non_produce_benchmark(tmp_path/'not-produce', n=48, seed=7).iterdir()))]
