@@ -153,6 +153,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                         'produce_classifier.cli._publish': ('cli.html#_publish', 'produce_classifier/cli.py'),
                                         'produce_classifier.cli._serve': ('cli.html#_serve', 'produce_classifier/cli.py'),
                                         'produce_classifier.cli._serve_flags': ('cli.html#_serve_flags', 'produce_classifier/cli.py'),
+                                        'produce_classifier.cli._source': ('cli.html#_source', 'produce_classifier/cli.py'),
                                         'produce_classifier.cli._space': ('cli.html#_space', 'produce_classifier/cli.py'),
                                         'produce_classifier.cli._space_flags': ('cli.html#_space_flags', 'produce_classifier/cli.py'),
                                         'produce_classifier.cli._summary': ('cli.html#_summary', 'produce_classifier/cli.py'),

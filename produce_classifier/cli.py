@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_cli.ipynb #381cba80
 from __future__ import annotations
-import argparse, ast, io, sys, tokenize
+import argparse, ast, functools, io, sys, tokenize
 from inspect import Parameter
 from pathlib import Path
 import produce_classifier
@@ -24,7 +24,7 @@ def _download(args):
 def _summary(out) -> str:
     "One line about the model exported to `out`, from its `model.json`."
     from produce_classifier.core import model_info
-    meta = model_info(out)
+    meta = model_info(out, None)  # `train` has just written and hashed it
     m = meta['metrics']
     return (f"Saved {out} ({meta['arch']}, {len(meta['vocab'])} classes): validation accuracy {m['accuracy']:.3f}, "
             f"Test accuracy {m['test_accuracy']:.3f} on {m['n_test']} images.")
@@ -116,11 +116,16 @@ def _default(node):
     try: return ast.literal_eval(node)
     except ValueError: return None  # computed at call time (a setting): the CLI gives its own
 
+@functools.cache
+def _source(module:str) -> tuple:
+    "The syntax tree of `produce_classifier.module` and its comments by line, parsed once however many flags read it."
+    src = (Path(produce_classifier.__file__).parent/f'{module}.py').read_text()
+    return ast.parse(src), {t.start[0]: t.string[1:].strip() for t in tokenize.generate_tokens(io.StringIO(src).readline) if t.type == tokenize.COMMENT}
+
 def params(module:str, fn:str) -> dict:
     "{argument: (annotation, default, docment)} of `fn` in `produce_classifier.module`, read from its source without importing it."
-    src = (Path(produce_classifier.__file__).parent/f'{module}.py').read_text()
-    f = next(n for n in ast.walk(ast.parse(src)) if isinstance(n, ast.FunctionDef) and n.name == fn)  # a function or a method
-    notes = {t.start[0]: t.string[1:].strip() for t in tokenize.generate_tokens(io.StringIO(src).readline) if t.type == tokenize.COMMENT}
+    tree, notes = _source(module)
+    f = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == fn)  # a function or a method
     args, defaults = f.args.args + f.args.kwonlyargs, [*f.args.defaults, *f.args.kw_defaults]
     defaults = [Parameter.empty] * (len(args) - len(defaults)) + [_default(d) if d else Parameter.empty for d in defaults]
     return {a.arg: (ast.unparse(a.annotation) if a.annotation else 'str', d, notes.get(a.lineno, '')) for a, d in zip(args, defaults)}

@@ -227,7 +227,7 @@ def write_json(fn:Path, d:dict):
 
 # %% ../nbs/01_core.ipynb #8449fdd2
 def model_info(model:str|Path, # a model file (model.pkl or model.onnx) with model.json beside it
-               sha_key:str='sha256', # where model.json records `model`'s checksum
+               sha_key:str|None='sha256', # where model.json records `model`'s checksum; None: no check (the caller just wrote or checked it)
               ) -> dict:
     "`model`'s model.json, checked: it parses, its calibration is usable, and `model` matches the recorded sha256."
     model = Path(model); fn = model.with_suffix('.json')
@@ -236,7 +236,7 @@ def model_info(model:str|Path, # a model file (model.pkl or model.onnx) with mod
     except (ValueError, UnicodeDecodeError) as e: raise UserError(f"{fn} is not valid JSON ({e}): copy it again from where {model.name} was made, or export the model again.") from None
     t = info.get('calibration', {}).get('temperature', 1.0) if isinstance(info, dict) else None
     if not isinstance(t, (int, float)) or not 0 < t < math.inf: raise UserError(f"{fn} is not a model.json with a usable calibration (temperature {t!r}): export the model again.")
-    if info.get(sha_key) and file_sha256(model) != info[sha_key]:
+    if sha_key and info.get(sha_key) and file_sha256(model) != info[sha_key]:
         raise UserError(f"{model} does not match the sha256 recorded in {fn.name}: the file was changed or cut short; export or download it again "
                         "(a pickle runs code when loaded: use only models from people you trust).")
     return info

@@ -10,7 +10,7 @@ from pathlib import Path
 from packaging.specifiers import SpecifierSet
 import produce_classifier
 from .settings import UserError
-from .core import is_offline, file_sha256, family
+from .core import is_offline, file_sha256, family, model_info
 from .serving import to_onnx
 
 # %% auto #0
@@ -133,7 +133,7 @@ def _push(folder:Path, # what the repo should hold
 
 def _onnx(model:Path):
     "Write model.onnx beside `model` unless the one there is what `to_onnx` recorded in model.json."
-    onnx, info = model.with_suffix('.onnx'), json.loads(model.with_suffix('.json').read_text())
+    onnx, info = model.with_suffix('.onnx'), model_info(model, None)  # `to_onnx` checks the pickle itself
     if not onnx.is_file() or info.get('onnx_sha256') != file_sha256(onnx): to_onnx(model)
 
 def publish(model_dir:str|Path, # a folder written by `train`: `model.pkl`, `model.json`, `examples/`
