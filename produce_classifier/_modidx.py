@@ -379,6 +379,10 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                           'produce_classifier.train.Checkpoint.after_epoch': ( 'train.html#checkpoint.after_epoch',
                                                                                                'produce_classifier/train.py'),
                                           'produce_classifier.train.History': ('train.html#history', 'produce_classifier/train.py'),
+                                          'produce_classifier.train.History.__init__': ( 'train.html#history.__init__',
+                                                                                         'produce_classifier/train.py'),
+                                          'produce_classifier.train.History._write_line': ( 'train.html#history._write_line',
+                                                                                            'produce_classifier/train.py'),
                                           'produce_classifier.train.History.before_fit': ( 'train.html#history.before_fit',
                                                                                            'produce_classifier/train.py'),
                                           'produce_classifier.train.LineProgress': ( 'train.html#lineprogress',
@@ -403,6 +407,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                           'produce_classifier.train._saved_state': ( 'train.html#_saved_state',
                                                                                      'produce_classifier/train.py'),
                                           'produce_classifier.train._tiny_key': ('train.html#_tiny_key', 'produce_classifier/train.py'),
+                                          'produce_classifier.train._wise_ft': ('train.html#_wise_ft', 'produce_classifier/train.py'),
                                           'produce_classifier.train._write_failed': ( 'train.html#_write_failed',
                                                                                       'produce_classifier/train.py'),
                                           'produce_classifier.train.demo': ('train.html#demo', 'produce_classifier/train.py'),
@@ -414,4 +419,5 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                           'produce_classifier.train.save_examples': ( 'train.html#save_examples',
                                                                                       'produce_classifier/train.py'),
                                           'produce_classifier.train.tiny_model': ('train.html#tiny_model', 'produce_classifier/train.py'),
-                                          'produce_classifier.train.train': ('train.html#train', 'produce_classifier/train.py')}}}
+                                          'produce_classifier.train.train': ('train.html#train', 'produce_classifier/train.py'),
+                                          'produce_classifier.train.wise_ft': ('train.html#wise_ft', 'produce_classifier/train.py')}}}

@@ -29,7 +29,7 @@ def _summary(out) -> str:
     return (f"Saved {out} ({meta['arch']}, {len(meta['vocab'])} classes): validation accuracy {m['accuracy']:.3f}, "
             f"Test accuracy {m['test_accuracy']:.3f} on {m['n_test']} images.")
 
-_TRAIN = ['arch', 'size', 'bs', 'epochs', 'freeze_epochs', 'lr', 'lr_find_iters', 'seed', 'pretrained', 'finetune', 'prior',
+_TRAIN = ['arch', 'size', 'bs', 'epochs', 'freeze_epochs', 'lr', 'lr_find_iters', 'seed', 'pretrained', 'finetune', 'wise', 'prior',
           'composite_p', 'outlier_n', 'out', 'resume', 'keep_checkpoints']  # `train`'s own flags
 _DLS = ['classes', 'max_per_class', 'bg_p', 'bg_dir']  # `get_dls`'s, passed through `train`
 

@@ -56,10 +56,10 @@ def make_learner(dls, arch:str, pretrained:bool=True, **kwargs) -> Learner:
 
 # %% ../nbs/05_model.ipynb #fc3afa4a
 class FrozenBody(Callback):
-    "Keep a frozen pretrained body in eval mode while training, so its BatchNorm statistics stay ImageNet's."
+    "Keep a pretrained body in eval mode while training, when it is frozen or the learner's `train_bn` is off, so its BatchNorm statistics stay ImageNet's."
     order = TrainEvalCallback.order + 1  # after fastai puts the whole model in training mode
     def before_train(self):
-        if not any(p.requires_grad for p in self.model[0].parameters()): self.model[0].eval()
+        if not getattr(self.learn, 'train_bn', True) or not any(p.requires_grad for p in self.model[0].parameters()): self.model[0].eval()
 
 IMAGENET_FAMILIES = {936: 'Cabbage', 938: 'Cauliflower', 939: 'Zucchini', 943: 'Cucumber', 945: 'Pepper', 948: 'Apple',
                      949: 'Strawberry', 950: 'Orange', 951: 'Lemon', 952: 'Fig', 953: 'Pineapple', 954: 'Banana',

@@ -23,8 +23,8 @@ from fastprogress.fastprogress import format_time
 import produce_classifier
 
 # %% auto #0
-__all__ = ['fit_probe', 'save_checkpoint', 'Checkpoint', 'History', 'print_row', 'LineProgress', 'export', 'save_examples',
-           'train', 'demo', 'tiny_model']
+__all__ = ['GENTLE_LR', 'fit_probe', 'wise_ft', 'save_checkpoint', 'Checkpoint', 'History', 'print_row', 'LineProgress', 'export',
+           'save_examples', 'train', 'demo', 'tiny_model']
 
 # %% ../nbs/06_train.ipynb #f5bec4b6
 def _pooled(body:nn.Module, x:torch.Tensor) -> torch.Tensor:
@@ -70,6 +70,12 @@ def fit_probe(learn:Learner, # a learner whose head (`learn.model[1]`) ends in a
     with torch.no_grad(): lin.weight.copy_(W / sd); lin.bias.copy_(b - (W / sd) @ mu)  # standardisation folded in
     return loss
 
+# %% ../nbs/06_train.ipynb #b2662adc
+def wise_ft(probe:dict, tuned:dict, alpha:float) -> dict:
+    "The state dict `alpha` of the way from `probe`'s weights to the fine-tuned `tuned`'s (WiSE-FT): 0 gives `probe`, 1 `tuned`."
+    return {k: torch.lerp(v, tuned[k], alpha) if v.is_floating_point() else (tuned if alpha >= 0.5 else probe)[k]  # counters: the nearer end's
+            for k, v in probe.items()}
+
 # %% ../nbs/06_train.ipynb #2aad41d3
 def _write_failed(fn:Path, e:Exception, then:str) -> UserError:
     "The sentence for a write of `fn` that failed with `e` (disk full, a file-size limit)."
@@ -106,7 +112,11 @@ class Checkpoint(Callback):
         write_json(Path(self.learn.path/self.learn.model_dir/'state.json'), self.state)
 
 class History(CSVLogger):
-    "fastai's `CSVLogger`, writing the column names once however many phases and resumed runs append to the file."
+    "fastai's `CSVLogger`, writing the column names once however many phases and resumed runs append to the file, and no row for an epoch a resumed run skips."
+    def __init__(self, fname, append:bool=False, start:int=0): super().__init__(fname, append); self.start = start
+    def _write_line(self, log):
+        if self.epoch >= self.start: super()._write_line(log)  # fastai still reports the epochs it skips, empty
+
     def before_fit(self):
         fn = self.path/self.fname
         had_rows = self.append and fn.is_file() and fn.stat().st_size > 0
@@ -174,8 +184,8 @@ def save_examples(root:str|Path, dest:str|Path, vocab:list[str], n:int=2, seed:i
     return dest
 
 # %% ../nbs/06_train.ipynb #4f029add
-def _probe(learn:Learner, passes:int, state:dict, outliers:bool, seed:int):
-    "The probe phase: `fit_probe`, its row of the training table (printed and in `history.csv`), the best checkpoint."
+def _probe(learn:Learner, passes:int, state:dict, outliers:bool, seed:int, keep:bool=False):
+    "The probe phase: `fit_probe`, its row of the training table (printed and in `history.csv`), the best checkpoint (and a `probe` one to `keep`)."
     t0 = time.time()
     loss = fit_probe(learn, passes, oe=0.5 if outliers else 0, seed=seed)
     with learn.no_bar(), learn.no_logging(): valid_loss, acc = map(float, learn.validate())
@@ -183,6 +193,7 @@ def _probe(learn:Learner, passes:int, state:dict, outliers:bool, seed:int):
     print_row(names); print_row(row)
     write_text(learn.path/'history.csv', '\n'.join(','.join(map(str, r)) for r in (names, row)) + '\n')
     save_checkpoint(learn, 'best')
+    if keep: save_checkpoint(learn, 'probe')  # one end of the WiSE-FT interpolation
     state.update(phase='probe', epoch=passes - 1, best_loss=valid_loss, best_metrics=dict(train_loss=loss, valid_loss=valid_loss, accuracy=acc))
     write_json(learn.path/learn.model_dir/'state.json', state)
 
@@ -194,20 +205,23 @@ def _plot_lr_find(learn:Learner, fn:Path, lr:float):
     plt.axvline(lr, color='red', linestyle='--', label=f'lr = {lr:.2e}')
     plt.legend(); plt.savefig(fn, dpi=100, bbox_inches='tight'); plt.close()
 
-def _phases(pretrained:bool, freeze_epochs:int, epochs:int, lr:float, finetune:bool=True) -> list:
-    "(name, epochs, fit_one_cycle kwargs) of each phase: the probe (`fit_probe`'s passes), fastai's `fine_tune` schedule, or one-cycle from scratch."
+GENTLE_LR = 1e-4  # the learning rate of the fine-tune after the probe: small, so the network stays near what ImageNet taught it
+
+def _phases(pretrained:bool, freeze_epochs:int, epochs:int, lr:float|None, finetune:bool=True, wise:float=0.) -> list:
+    "(name, epochs, fit_one_cycle kwargs) of each phase: the probe (`fit_probe`'s passes) and its gentle fine-tune, fastai's `fine_tune` schedule, or one-cycle from scratch."
     if not pretrained: return [('scratch', epochs, dict(lr_max=lr))]
-    if not finetune: return [('probe', freeze_epochs + epochs, {})]
+    if not finetune and not wise: return [('probe', freeze_epochs + epochs, {})]
+    if not finetune: return [('probe', freeze_epochs, {}), ('gentle', epochs, dict(lr_max=ifnone(lr, GENTLE_LR)))]
     frozen = [('frozen', freeze_epochs, dict(lr_max=slice(lr), pct_start=0.99))] if freeze_epochs else []
     return frozen + [('unfrozen', epochs, dict(lr_max=slice(lr/200, lr/2), pct_start=0.3, div=5.))]
 
 # %% ../nbs/06_train.ipynb #8ebb0242
-def _asked(arch, size, epochs, freeze_epochs, seed, pretrained, finetune, prior, composite_p) -> dict:
+def _asked(arch, size, epochs, freeze_epochs, seed, pretrained, finetune, prior, composite_p, wise) -> dict:
     "The run's settings: each argument, else its `settings.ini` default (what a resumed run must match)."
-    cfg = settings(); t = cfg.train; pretrained = ifnone(pretrained, t.pretrained)
+    cfg = settings(); t = cfg.train; pretrained = ifnone(pretrained, t.pretrained); finetune = ifnone(finetune, t.finetune)
     return dict(arch=ifnone(arch, t.arch), seed=ifnone(seed, t.seed), pretrained=pretrained, epochs=ifnone(epochs, t.epochs),
-                freeze_epochs=ifnone(freeze_epochs, t.freeze_epochs), size=ifnone(size, cfg.data.size), finetune=ifnone(finetune, t.finetune),
-                prior=ifnone(prior, t.prior) if pretrained else 0,
+                freeze_epochs=ifnone(freeze_epochs, t.freeze_epochs), size=ifnone(size, cfg.data.size), finetune=finetune,
+                prior=ifnone(prior, t.prior) if pretrained else 0, wise=ifnone(wise, t.wise) if pretrained and not finetune else 0,
                 composite_p=ifnone(composite_p, t.composite_p if pretrained else 0))  # composites are for pretrained features
 
 def _head_only(a:dict) -> bool: return a['pretrained'] and not a['finetune']
@@ -228,7 +242,7 @@ def _learner(root:Path, a:dict, bs:int|None, out:Path, progress:bool|None, **kwa
     # a head on frozen features: a linear probe on average-pooled features (max-pooling and a hidden layer fit the studio look)
     head = dict(lin_ftrs=[], concat_pool=False, first_bn=False, ps=0.) if _head_only(a) else {}
     learn = make_learner(dls, a['arch'], a['pretrained'], path=out.parent, model_dir='checkpoints', **head)
-    if _head_only(a): learn.train_bn = False; learn.freeze()  # BatchNorm weights and statistics stay ImageNet's
+    if _head_only(a): learn.train_bn = False; learn.freeze()  # BatchNorm weights and statistics stay ImageNet's (`FrozenBody`), even unfrozen
     if not ifnone(progress, sys.stdout.isatty()): learn.remove_cb(ProgressCallback).add_cb(LineProgress())
     return learn
 
@@ -240,7 +254,7 @@ def _lr_find(learn:Learner, iters:int, fn:Path) -> float:
 
 def _fit(learn:Learner, a:dict, state:dict, resume:bool, outlier_n:int, out:Path) -> float:
     "Run the phases a resumed run has not finished (all of them in a fresh one), checkpointing each epoch; return the seconds taken."
-    phases, first, start = _phases(a['pretrained'], a['freeze_epochs'], a['epochs'], state['lr'], a['finetune']), 0, 0
+    phases, first, start = _phases(a['pretrained'], a['freeze_epochs'], a['epochs'], state['lr'], a['finetune'], a['wise']), 0, 0
     if resume:
         i = [p[0] for p in phases].index(state['phase'])
         first, start = (i + 1, 0) if state['epoch'] >= phases[i][1] - 1 else (i, state['epoch'] + 1)
@@ -248,28 +262,36 @@ def _fit(learn:Learner, a:dict, state:dict, resume:bool, outlier_n:int, out:Path
     t0 = time.time()
     for name, n, fit_kw in phases[first:]:
         if name == 'probe':
-            _probe(learn, n, state, bool(outlier_n), a['seed'])
+            _probe(learn, n, state, bool(outlier_n), a['seed'], keep=len(phases) > 1)
             continue
         learn.freeze() if name == 'frozen' else learn.unfreeze()
         ck = Checkpoint(name, state, start)
-        cbs = [History(out.parent/'history.csv', append=resume or name != phases[0][0]), ck]
+        cbs = [History(out.parent/'history.csv', append=resume or name != phases[0][0], start=start), ck]
         if outlier_n: cbs.append(OutlierExposure(outlier_n, seed=a['seed']))
         with learn.added_cbs(cbs): learn.fit_one_cycle(n, start_epoch=start, **fit_kw)
         if ck.error: raise ck.error
         start = 0
     return time.time() - t0
 
+def _wise_ft(learn:Learner, alpha:float, state:dict):
+    "Put the WiSE-FT network between the probe and the end of the gentle fine-tune into `learn`, with its validation metrics in `state`."
+    learn.load('probe', with_opt=False); probe = {k: v.clone() for k, v in learn.model.state_dict().items()}
+    learn.load('last', with_opt=False); learn.model.load_state_dict(wise_ft(probe, learn.model.state_dict(), alpha))
+    with learn.no_bar(), learn.no_logging(): valid_loss, acc = map(float, learn.validate())
+    state['best_metrics'] = dict(state.get('best_metrics', {}), valid_loss=valid_loss, accuracy=acc)
+
 def _finish(learn:Learner, root:Path, a:dict, state:dict, out:Path, fit_seconds:float, **kwargs):
-    "The best epoch restored, the ImageNet prior added, the Test split measured, calibrated, exported with examples beside it."
-    learn.load('best', with_opt=False)
+    "The best epoch restored (or the WiSE-FT network), the ImageNet prior added, the Test split measured, calibrated, exported with examples beside it."
+    if a['wise']: _wise_ft(learn, a['wise'], state)
+    else: learn.load('best', with_opt=False)
     dls = learn.dls
     if a['prior']: learn.model = FamilyPrior(learn.model, imagenet_classifier(a['arch']), list(dls.vocab), a['prior'])
     tdl = test_dl(dls, root, **{k: v for k, v in kwargs.items() if k in ('classes', 'max_per_class')})
     with learn.no_bar(), learn.no_logging(): test_loss, test_acc = learn.validate(dl=tdl)
     cfgd = settings().data
     cal = calibrate(learn, seed=a['seed'])
-    export(learn, out, dict(calibration=cal, arch=a['arch'], pretrained=a['pretrained'], seed=a['seed'], lr=state['lr'], epochs=a['epochs'],
-                            freeze_epochs=a['freeze_epochs'], finetune=a['finetune'], prior=a['prior'], composite_p=a['composite_p'],
+    export(learn, out, dict(calibration=cal, arch=a['arch'], pretrained=a['pretrained'], seed=a['seed'], lr=ifnone(state['lr'], GENTLE_LR if a['wise'] else None), epochs=a['epochs'],
+                            freeze_epochs=a['freeze_epochs'], finetune=a['finetune'], wise=a['wise'], prior=a['prior'], composite_p=a['composite_p'],
                             class_counts=_class_counts(dls),
                             metrics=dict(**state.get('best_metrics', {}), test_loss=float(test_loss), test_accuracy=float(test_acc), n_test=len(tdl.items)),
                             dataset=dict(root=str(Path(root).absolute()), kaggle_handle=cfgd.kaggle_handle, kaggle_version=cfgd.kaggle_version),
@@ -281,9 +303,9 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
           arch:str|None=None, # torchvision ResNet name or timm model; default: `[train] arch`
           size:int|None=None, # image side; default: `[data] size`
           bs:int|None=None, # batch size; default: `[train] bs`
-          epochs:int|None=None, # one-cycle epochs (unfrozen); for the probe, `freeze_epochs + epochs` passes; default: `[train] epochs`
-          freeze_epochs:int|None=None, # frozen epochs first (pretrained only); default: `[train] freeze_epochs`
-          lr:float|None=None, # learning rate (the probe needs none); default: `lr_find`'s suggestion
+          epochs:int|None=None, # one-cycle epochs (unfrozen; after the probe, its gentle fine-tune's); without `wise`, the probe makes `freeze_epochs + epochs` passes; default: `[train] epochs`
+          freeze_epochs:int|None=None, # frozen epochs first (pretrained only; for the probe, its augmented passes); default: `[train] freeze_epochs`
+          lr:float|None=None, # learning rate (the probe needs none; its gentle fine-tune takes 1e-4); default: `lr_find`'s suggestion
           seed:int|None=None, # seed of the split, the sampling and the initialisation; default: `[train] seed`
           pretrained:bool|None=None, # start from ImageNet weights; default: `[train] pretrained`
           out:str|Path='models/model.pkl', # where to export the model (`model.json`, plots, history, checkpoints beside it)
@@ -292,13 +314,14 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
           lr_find_iters:int|None=None, # iterations of `lr_find`; default: `[train] lr_find_iters`
           progress:bool|None=None, # progress bars; default: when stdout is a terminal, else one line per epoch
           outlier_n:int|None=None, # non-produce images added to each batch (outlier exposure, for "not sure"; for the probe, 0 turns it off); default: `[train] outlier_n`
-          finetune:bool|None=None, # pretrained: fastai's `fine_tune` of every layer (else `fit_probe`: the head on a frozen body); default: `[train] finetune`
+          finetune:bool|None=None, # pretrained: fastai's `fine_tune` of every layer (else `fit_probe`'s head on the frozen body, then `wise`); default: `[train] finetune`
+          wise:float|None=None, # pretrained, without `finetune`: after the probe, fine-tune every layer gently and keep the network this share of the way from the probe to it (WiSE-FT; 0: the probe alone); default: `[train] wise`
           prior:float|None=None, # pretrained: weight of the body's own ImageNet classifier as a family prior (0: none); default: `[train] prior`
           composite_p:float|None=None, # share of training images made into composites; default: `[train] composite_p` pretrained, else 0
           **kwargs, # passed to `get_dls`: `classes`, `max_per_class`, `valid_pct`, `num_workers`
          ) -> Learner:
     "Train a classifier on `root` and export it to `out`; return the `Learner`."
-    a = _asked(arch, size, epochs, freeze_epochs, seed, pretrained, finetune, prior, composite_p)
+    a = _asked(arch, size, epochs, freeze_epochs, seed, pretrained, finetune, prior, composite_p, wise)
     out = Path(out).absolute(); ckpt = out.parent/'checkpoints'
     state = _saved_state(ckpt, resume, a)
     learn = _learner(root, a, bs, out, progress, **kwargs)

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 from produce_classifier.settings import UserError
-from produce_classifier.train import export, train
+from produce_classifier.train import GENTLE_LR, export, train
 
 FAST = ['--arch', 'resnet18', '--size', '32', '--bs', '16', '--lr', '1e-2', '--no-pretrained']
 
@@ -114,21 +114,23 @@ def test_a_failed_checkpoint_write_is_one_sentence_and_leaves_no_partial_file(sy
         "free some disk space (or raise the file-size limit), then run again with --resume.")
     assert not list(out.parent.rglob('*partial*')) and not out.exists()
 
-def test_pretrained_default_fits_a_probe_and_keeps_imagenet(sample, imagenet_weights, tmp_path):
-    "With real ImageNet weights the default recipe changes only the head, fitted without lr_find, answers unseen Test images and is not sure of non-produce."
+def test_pretrained_default_keeps_imagenet_and_learns_the_produce(sample, imagenet_weights, tmp_path):
+    "With real ImageNet weights the default recipe (probe, gentle fine-tune, WiSE-FT) needs no lr_find, keeps ImageNet's BatchNorm statistics, answers unseen Test images and is not sure of non-produce."
     import timm
     from produce_classifier.model import FamilyPrior
     out = tmp_path/'model.pkl'
-    learn = train(sample, arch=imagenet_weights, size=64, max_per_class=10, out=out, progress=False, num_workers=0)
+    learn = train(sample, arch=imagenet_weights, size=64, max_per_class=10, epochs=2, bs=16, out=out, progress=False, num_workers=0)
     meta = json.loads(out.with_suffix('.json').read_text())
-    assert meta['pretrained'] and not meta['finetune'] and meta['lr'] is None and meta['prior'] == 0.5
+    assert meta['pretrained'] and not meta['finetune'] and meta['wise'] == 0.5 and meta['lr'] == GENTLE_LR and meta['prior'] == 0.5
     assert meta['metrics']['test_accuracy'] >= 0.8, meta['metrics']  # 15 unseen Test images of each of 14 classes
     assert isinstance(learn.model, FamilyPrior) and learn.model.weight == 0.5
     ref = timm.create_model(imagenet_weights, pretrained=True).state_dict()
     body = learn.model[0].model.state_dict()  # TimmBody: the network without its classifier
-    assert all(torch.equal(v, ref[k]) for k, v in body.items()), "the frozen body (weights and BatchNorm statistics) changed"
+    stats = [k for k in body if 'running_' in k]
+    assert stats and all(torch.equal(body[k], ref[k]) for k in stats), "the BatchNorm statistics changed"
+    assert any(not torch.equal(v, ref[k]) for k, v in body.items() if k.endswith('conv.weight') or 'conv_' in k), "the body did not learn"
     assert sorted(p.name for p in out.parent.iterdir()) == ['examples', 'history.csv', 'model.json', 'model.pkl']  # no lr_find plot
-    assert len((out.parent/'history.csv').read_text().splitlines()) == 2  # the header and the probe's row
+    assert len((out.parent/'history.csv').read_text().splitlines()) == 4  # the header, the probe's row and the fine-tune's 2 epochs
     # "not sure" of things that are not produce (8 families training never saw), while unseen Test images are answered
     from produce_classifier.data import image_files
     from produce_classifier.inference import Predictor
@@ -139,3 +141,22 @@ def test_pretrained_default_fits_a_probe_and_keeps_imagenet(sample, imagenet_wei
     assert sum(s.startswith('Not sure') for s in said) / len(said) >= 0.9, said
     said = [a['label'] for a in pred.classify(image_files(sample, 'Test', max_per_class=3))]
     assert sum(not s.startswith('Not sure') for s in said) / len(said) >= 0.9, said
+
+def test_training_killed_in_the_gentle_fine_tune_resumes(sample, imagenet_weights, tmp_path, monkeypatch):
+    "A run stopped after the first epoch of the fine-tune that follows the probe resumes without redoing the probe, and ends with a model that knows the produce."
+    import produce_classifier.train as T
+    out, kw = tmp_path/'model.pkl', dict(arch=imagenet_weights, size=64, max_per_class=10, epochs=2, bs=16, progress=False, num_workers=0)
+    after_epoch = T.Checkpoint.after_epoch
+    def killed(self):
+        after_epoch(self)
+        if self.phase == 'gentle' and self.epoch == 0: raise KeyboardInterrupt  # as Ctrl-C, just after the epoch's checkpoint
+    monkeypatch.setattr(T.Checkpoint, 'after_epoch', killed)
+    with pytest.raises(KeyboardInterrupt): train(sample, out=out, **kw)
+    assert not out.exists() and (out.parent/'checkpoints'/'probe.pth').exists()
+    monkeypatch.setattr(T.Checkpoint, 'after_epoch', after_epoch)
+    monkeypatch.setattr(T, 'fit_probe', lambda *a, **k: pytest.fail("the probe ran again"))
+    train(sample, out=out, resume=True, **kw)
+    meta = json.loads(out.with_suffix('.json').read_text())
+    assert meta['wise'] == 0.5 and meta['metrics']['test_accuracy'] >= 0.8, meta['metrics']
+    assert [l.split(',')[0] for l in (out.parent/'history.csv').read_text().splitlines()] == ['epoch', '0', '0', '1']  # probe, then the fine-tune's 2 epochs
+    assert not (out.parent/'checkpoints').exists()
