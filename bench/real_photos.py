@@ -79,7 +79,7 @@ def main():
     p.add_argument('--data', default=SHARED/'fruits360-all'); p.add_argument('--photos', default=SHARED/'real-photos')
     p.add_argument('--arch', default='tf_efficientnet_lite0'); p.add_argument('--size', type=int, default=128)
     p.add_argument('--epochs', type=int, default=3); p.add_argument('--freeze-epochs', type=int, default=1)
-    p.add_argument('--cap', type=int, default=10, help='training images per class'); p.add_argument('--bs', type=int, default=32)
+    p.add_argument('--cap', type=int, default=40, help='training images per class (fruits360-all has 40)'); p.add_argument('--bs', type=int, default=32)
     p.add_argument('--seeds', type=int, nargs='+', default=[42])
     a = p.parse_args()
     print(f"arch {a.arch}, size {a.size}, {a.freeze_epochs} frozen + {a.epochs} epochs, {a.cap} images per class of {a.data}, bs {a.bs}; photos {a.photos}", flush=True)

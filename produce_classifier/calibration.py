@@ -164,9 +164,10 @@ def fit_temperature(logits:torch.Tensor, targs:torch.Tensor) -> float:
 def pick_threshold(conf_in:torch.Tensor, # calibrated top probabilities of images the model should answer
                    conf_out:torch.Tensor, # ...and of images it should refuse
                    refuse:float=0.95, # share of `conf_out` to refuse
+                   least:float=0.5, # never below this: an answer the model gives less than even odds is "not sure"
                   ) -> float:
-    "The lowest threshold refusing `refuse` of `conf_out`, capped at the median of `conf_in`."
-    return min(float(torch.quantile(conf_out.double(), refuse)), float(conf_in.double().median()))
+    "The lowest threshold refusing `refuse` of `conf_out`, capped at the median of `conf_in`, and at least `least`."
+    return max(least, min(float(torch.quantile(conf_out.double(), refuse)), float(conf_in.double().median())))
 
 # %% ../nbs/04_calibration.ipynb #22ff77f6
 def _logits(learn, dl) -> tuple:
