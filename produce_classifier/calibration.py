@@ -11,13 +11,13 @@ import torch
 import torch.nn.functional as F
 import io
 from PIL import Image, ImageDraw, ImageFont
-from fastai.vision.all import Callback, noop
+from fastai.vision.all import Callback, Pipeline, Resize, noop
 from .backgrounds import (TRAIN_BACKGROUNDS, NON_PRODUCE_TEXTURES, ShiftBackground, backgrounds,
                                            image_tensor)
 from .data import image_size, normalize_of
 
 # %% auto #0
-__all__ = ['NON_PRODUCE_BENCHMARK', 'non_produce_jpegs', 'make_non_produce', 'non_produce_benchmark', 'non_produce_batch',
+__all__ = ['NON_PRODUCE_BENCHMARK', 'ZOOM', 'non_produce_jpegs', 'make_non_produce', 'non_produce_benchmark', 'non_produce_batch',
            'OutlierExposure', 'fit_temperature', 'pick_threshold', 'top_conf', 'calibrate']
 
 # %% ../nbs/04_calibration.ipynb #a968b332
@@ -177,17 +177,26 @@ def top_conf(logits:torch.Tensor, T:float) -> torch.Tensor:
     "Top probability after temperature `T`, in double precision (float32 rounds a sure model's to 1.0, tying them all)."
     return (logits.double() / T).softmax(1).max(1).values
 
+ZOOM = 2.0  # the largest side a photo's views are seen at, as a multiple of the input size (`view_size`): calibrated there too
+
+def _shifted(learn, seed:int, side:int|None=None):
+    "The validation split on training-family backgrounds, each image seen at `side` (default: the input size)."
+    dl = learn.dls.test_dl(learn.dls.valid.items, with_labels=True)
+    if side: dl.after_item = Pipeline([Resize(side, t.method, t.pad_mode, t.resamples) if isinstance(t, Resize) else t for t in dl.after_item.fs], split_idx=1)
+    dl.after_batch.add(ShiftBackground(seed, families=TRAIN_BACKGROUNDS))
+    return dl
+
 def calibrate(learn, refuse:float=0.95, seed:int=0,
               below_floor:float=0.01, # share of the shifted validation images under the energy floor
+              zoom:float=ZOOM, # the floor is also taken with every image seen at `zoom` x the input size, as a big photo is
              ) -> dict:
-    "Temperature, 'not sure' threshold and energy floor for `learn`, from its validation split and synthetic non-produce images."
+    "Temperature, 'not sure' threshold and energy floors for `learn`, from its validation split and synthetic non-produce images."
     logits, targs = _logits(learn, learn.dls.valid.new(shuffle=False, drop_last=False))
     T = fit_temperature(logits, targs)
-    shifted = learn.dls.test_dl(learn.dls.valid.items, with_labels=True)
-    shifted.after_batch.add(ShiftBackground(seed, families=TRAIN_BACKGROUNDS))
-    out_in = _logits(learn, shifted)[0]
+    out_in = _logits(learn, _shifted(learn, seed))[0]
     conf_in = top_conf(out_in, T)
     neg = non_produce_jpegs(64, image_size(learn.dls, 100), families=TRAIN_BACKGROUNDS, seed=seed + 1)
     conf_out = top_conf(_logits(learn, learn.dls.test_dl(neg))[0], T)
-    floor = float(torch.quantile(out_in.double().logsumexp(1), below_floor))
-    return dict(temperature=T, threshold=pick_threshold(conf_in, conf_out, refuse), energy_floor=floor)
+    floor = lambda out: float(torch.quantile(out.double().logsumexp(1), below_floor))
+    zoomed = floor(_logits(learn, _shifted(learn, seed, round(zoom * image_size(learn.dls, 100))))[0])
+    return dict(temperature=T, threshold=pick_threshold(conf_in, conf_out, refuse), energy_floor=floor(out_in), zoom=zoom, zoomed_energy_floor=zoomed)

@@ -16,8 +16,8 @@ except ImportError: pass
 
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'MAX_FULL_PIXELS', 'FREE_FULL_PIXELS', 'PIXELS_PER_BYTE', 'MIN_SIDE', 'MAX_ASPECT', 'FORMATS',
-           'NOT_PRODUCE', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'to_rgb', 'open_image', 'views', 'family', 'verdict',
-           'Answers', 'file_sha256', 'is_offline', 'write_text', 'write_json', 'model_info']
+           'NOT_PRODUCE', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'to_rgb', 'open_image', 'views', 'view_size', 'family',
+           'verdict', 'Answers', 'file_sha256', 'is_offline', 'write_text', 'write_json', 'model_info']
 
 # %% ../nbs/01_core.ipynb #db24de06
 def to_rgb(img:Image.Image) -> Image.Image:
@@ -91,14 +91,20 @@ def open_image(src, # a path, bytes, file object or PIL image
 def views(img:Image.Image, # an opened photo
           min_tile:int=100, # the smallest tile side in pixels: a Fruits-360 image's, the scale the model learned produce at
          ) -> list[Image.Image]:
-    "`img` whole, then its 2x2 tiles and centre half, then its 3x3 tiles, as far as tiles keep `min_tile` pixels a side."
-    W, H = img.size; out = [img]
-    for n in (2, 3):
-        w, h = W / n, H / n
-        if min(w, h) < min_tile: break
-        boxes = [(j * w, i * h, (j + 1) * w, (i + 1) * h) for i in range(n) for j in range(n)]
-        out += [img.crop(tuple(round(v) for v in b)) for b in boxes + ([(W / 4, H / 4, 3 * W / 4, 3 * H / 4)] if n == 2 else [])]
-    return out
+    "`img` whole, then its 2x2 tiles and centre half if they keep `min_tile` pixels a side."
+    W, H = img.size; w, h = W / 2, H / 2
+    if min(w, h) < min_tile: return [img]
+    boxes = [(j * w, i * h, (j + 1) * w, (i + 1) * h) for i in range(2) for j in range(2)] + [(W / 4, H / 4, 3 * W / 4, 3 * H / 4)]
+    return [img] + [img.crop(tuple(round(v) for v in b)) for b in boxes]
+
+def view_size(img:Image.Image, # an opened photo
+              size:int, # the model's input size
+              zoom:float=2.0, # the most a big photo is zoomed to: `zoom` x `size`
+              min_tile:int=100, # as in `views`: a photo with tiles (short side at least twice this) is a big photo
+             ) -> int:
+    "The side at which `img`'s views are seen: `size` for an image of Fruits-360's scale, for a big photo its short side, at least `size` and at most `zoom` x `size`."
+    if min(img.size) < 2 * min_tile: return size  # one fruit filling a small frame, as in training
+    return round(min(zoom * size, max(size, min(img.size))))
 
 # %% ../nbs/01_core.ipynb #ce63a470
 NOT_PRODUCE = 'Not produce'  # what a visitor can say a photo is, besides the model's classes
@@ -138,13 +144,40 @@ def _logsumexp(o:np.ndarray) -> np.ndarray:
     return (m + np.log(np.exp(o - m).sum(-1, keepdims=True)))[..., 0]
 
 class Answers:
-    "The answers of a predictor with `vocab`, `load` and `logits`: calibrated probabilities, top classes, verdicts."
+    "The answers of a predictor with `vocab`, `size`, `crops`, `load` and `_forward`: views, calibrated probabilities, top classes, verdicts."
+    def _set_zoom(self, zoom:float|None):
+        self.zoom = ifnone(zoom, settings().app.zoom)
+        if not self.zoom >= 1: raise UserError(f"zoom is {self.zoom}: give 1 (every view at the model's input size) or more.")
+
+    def _views(self, src, crops:bool|None=None) -> tuple[list[Image.Image], int]:
+        "`src` opened: its `views` (the whole image alone without `crops`) and the side they are seen at (`view_size`)."
+        img = open_image(src, self.size)
+        return (views(img) if ifnone(crops, self.crops) else [img]), view_size(img, self.size, self.zoom)
+
+    def logits(self, xs:list) -> list[np.ndarray]:
+        "The logits (V x classes, float64) of each of the loaded images `xs` (Vx3xSxS): one forward pass per side S among them."
+        xs = [x[None] if x.ndim == 3 else x for x in xs]
+        out = [None] * len(xs)
+        for shape in dict.fromkeys(x.shape[1:] for x in xs):
+            idx = [i for i, x in enumerate(xs) if x.shape[1:] == shape]
+            parts = np.split(self._forward([xs[i] for i in idx]), np.cumsum([len(xs[i]) for i in idx])[:-1])
+            for i, o in zip(idx, parts): out[i] = o
+        return out
+
     def _calibrate(self, info:dict):
         "The temperature, threshold and energy floor `train` fitted and recorded in `model.json` (`info`)."
         cal = info.get('calibration', {})
         self.temperature = cal.get('temperature', 1.0)
         self.threshold = cal.get('threshold', settings().app.threshold)  # where "not sure" starts
         self.energy_floor = cal.get('energy_floor')  # below it a photo is unlike what the model learned; None: no such check
+        self.zoomed_floor = cal.get('zoomed_energy_floor')  # the same, for views seen at `zoom` x the input size
+        self.calibrated_zoom = cal.get('zoom', 1)  # a model calibrated before `zoom` existed is seen at its input size
+        self.zoom = min(self.zoom, self.calibrated_zoom)  # never larger than calibrated
+
+    def floor(self, side:int) -> float|None:
+        "The energy floor for views seen at `side`: calibrated at the input size and at the zoomed side, in between on a line."
+        if self.zoomed_floor is None or side <= self.size: return self.energy_floor
+        return self.energy_floor + min(1, (side - self.size) / (self.calibrated_zoom * self.size - self.size)) * (self.zoomed_floor - self.energy_floor)
 
     def scores(self, xs:list, calibrated:bool=True) -> tuple[np.ndarray, np.ndarray]:
         "Class probabilities (with the fitted temperature if `calibrated`) and energies of loaded images `xs`, each averaged over its views."
@@ -177,7 +210,8 @@ class Answers:
         k = self._k(k)
         if not xs: return []
         p, e = self.scores(xs)
-        familiar = e >= self.energy_floor if threshold is None and self.energy_floor is not None else [True] * len(xs)
+        floors = [self.floor(x.shape[-1]) if threshold is None else None for x in xs]
+        familiar = [f is None or ei >= f for ei, f in zip(e, floors)]
         return [verdict(t, ifnone(threshold, self.threshold), bool(f)) for t, f in zip(self._top(p, k), familiar)]
 
     def predict(self, srcs:list, # paths, bytes or PIL images

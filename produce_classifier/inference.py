@@ -11,7 +11,7 @@ from PIL import Image
 from fastcore.basics import ifnone
 import pickle, types, warnings
 from .settings import UserError, settings
-from .core import Answers, model_info, open_image, views
+from .core import Answers, model_info, open_image, views  # open_image, views: still importable from here
 from .backgrounds import image_tensor
 from .data import normalize_of
 from fastai.vision.all import Resize, load_learner
@@ -45,6 +45,7 @@ class Predictor(Answers):
     def __init__(self, model:str|Path|None=None, # an exported model.pkl; default: `[app] model_path`
                  crops:bool|None=None, # classify big photos whole and as tiles (`views`); default: `[app] crops`
                  device:str|torch.device='cpu', # where the model runs ('cuda' on a GPU; see `to`)
+                 zoom:float|None=None, # a big photo is seen at up to `zoom` x the input size (`view_size`); default: `[app] zoom`
                 ):
         self.path = Path(ifnone(model, settings().app.model_path))
         self.info = model_info(self.path) if self.path.is_file() else {}  # no file: `load_model` says how to make one
@@ -54,6 +55,7 @@ class Predictor(Answers):
         norm = normalize_of(learn.dls)
         self.mean, self.std = norm.mean.cpu().view(1, 3, 1, 1), norm.std.cpu().view(1, 3, 1, 1)
         self.size, self.crops = self.resize.size[0], ifnone(crops, settings().app.crops)
+        self._set_zoom(zoom); self._resizes = {}
         self._calibrate(self.info)
         self.device = torch.device('cpu')
         self.to(device)
@@ -67,22 +69,20 @@ class Predictor(Answers):
             self.device = device
         return self
 
-    def _tensor(self, img:Image.Image) -> torch.Tensor:
-        "`img` resized as in validation (centre crop), as a 3xHxW tensor in [0, 1]."
-        img = self.resize(img, split_idx=1)
-        return image_tensor(img)
+    def _tensor(self, img:Image.Image, size:int|None=None) -> torch.Tensor:
+        "`img` resized to `size` (default: the model's) as the learner's `Resize` does in validation, as a 3xSxS tensor in [0, 1]."
+        size = ifnone(size, self.size)
+        if size not in self._resizes: self._resizes[size] = self.resize if size == self.size else Resize(size, self.resize.method, self.resize.pad_mode, self.resize.resamples)
+        return image_tensor(self._resizes[size](img, split_idx=1))
 
     def load(self, src, crops:bool|None=None) -> torch.Tensor:
-        "`src` (a path, bytes or image) opened, as a 3xHxW tensor in [0, 1], or Vx3xHxW for its `views` with `crops`."
-        img = open_image(src, self.size)
-        if not ifnone(crops, self.crops): return self._tensor(img)
-        return torch.stack([self._tensor(v) for v in views(img)])
+        "`src` (a path, bytes or image) opened, as a Vx3xSxS tensor in [0, 1] of its `views` (V = 1 without `crops`) at their `view_size` S."
+        vs, size = self._views(src, crops)
+        return torch.stack([self._tensor(v, size) for v in vs])
 
-    def logits(self, xs:list[torch.Tensor]) -> list[np.ndarray]:
-        "The logits (Vx classes, float64) of each of the loaded images `xs`, in one forward pass."
-        xs = [x[None] if x.dim() == 3 else x for x in xs]
+    def _forward(self, xs:list[torch.Tensor]) -> np.ndarray:
+        "The logits (float64) of the views `xs`, all of one size, in one forward pass."
         with torch.inference_mode():
             x = ((torch.cat(xs) - self.mean) / self.std).to(self.device)
-            out = self.model(x.contiguous(memory_format=torch.channels_last) if self.device.type == 'cuda' else x).double().cpu().numpy()
-        return np.split(out, np.cumsum([len(x) for x in xs])[:-1])
+            return self.model(x.contiguous(memory_format=torch.channels_last) if self.device.type == 'cuda' else x).double().cpu().numpy()
 

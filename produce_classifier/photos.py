@@ -95,12 +95,13 @@ def evaluate_photos(photos:str|Path, # labelled photos (see `read_photos`)
                     threshold:float|None=None, # "not sure" below this; default: the model's calibration (threshold and energy floor)
                     crops:bool|None=None, # classify each photo whole and as tiles (see `views`); default: `[app] crops`
                     device:str='cpu', # where the model runs ('cuda' on a GPU)
+                    zoom:float|None=None, # a big photo is seen at up to `zoom` x the input size (see `view_size`); default: `[app] zoom`
                    ) -> dict:
     "Classify the labelled `photos` with `model` as the app does, write the reports to `out`, and return the metrics."
-    items, pred = read_photos(photos), Predictor(model, crops, device)
+    items, pred = read_photos(photos), Predictor(model, crops, device, zoom)
     rows, unreadable = _classify(pred, items, threshold)
     if not rows: raise UserError(f"No photo in {photos} could be opened: check the files.")
-    m = dict(photo_metrics(rows), threshold=ifnone(threshold, pred.threshold), energy_floor=None if threshold is not None else pred.energy_floor, crops=pred.crops, model=str(pred.path), photos=str(photos), unreadable=unreadable,
+    m = dict(photo_metrics(rows), threshold=ifnone(threshold, pred.threshold), energy_floor=None if threshold is not None else pred.energy_floor, crops=pred.crops, zoom=pred.zoom, model=str(pred.path), photos=str(photos), unreadable=unreadable,
              per_family=_per_family(rows), date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'))
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out, prefix='.partial-') as tmp:

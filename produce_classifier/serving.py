@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 from fastcore.basics import ifnone
 from .settings import UserError, settings
-from .core import Answers, is_offline, file_sha256, model_info, open_image, views, write_json
+from .core import Answers, is_offline, file_sha256, model_info, write_json
 
 # %% auto #0
 __all__ = ['to_onnx', 'center_square', 'OnnxPredictor', 'load_predictor', 'hub_model']
@@ -23,12 +23,13 @@ def to_onnx(model:str|Path, # an exported model.pkl, with its model.json beside 
     from produce_classifier.inference import Predictor
     pred = Predictor(model, crops=False)  # refuses a pickle that does not match its model.json
     out, x = pred.path.with_suffix('.onnx'), torch.zeros(2, 3, pred.size, pred.size)
+    side = torch.export.Dim('side', min=32, max=4096)  # a square view of any size: a big photo is seen larger (`view_size`)
     tmp = out.with_name(f'.{out.name}.tmp')
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):  # the exporter narrates each step
             warnings.simplefilter('ignore')
             prog = torch.onnx.export(pred.model, (x,), dynamo=True, input_names=['image'], output_names=['logits'],
-                                     dynamic_shapes=({0: torch.export.Dim('batch', min=1, max=4096)},))
+                                     dynamic_shapes=({0: torch.export.Dim('batch', min=1, max=4096), 2: side, 3: side},))
             prog.save(str(tmp))
         os.replace(tmp, out)
     finally: tmp.unlink(missing_ok=True)
@@ -50,6 +51,7 @@ class OnnxPredictor(Answers):
     "A model.onnx written by `to_onnx`, served by ONNX Runtime on the CPU, with the `Predictor`'s answers."
     def __init__(self, model:str|Path, # a model.onnx, with its model.json beside it
                  crops:bool|None=None, # classify big photos whole and as tiles (`views`); default: `[app] crops`
+                 zoom:float|None=None, # a big photo is seen at up to `zoom` x the input size (`view_size`); default: `[app] zoom`
                 ):
         self.path = Path(model)
         if not self.path.is_file(): raise UserError(f"No model at {self.path}: write one with `to_onnx` (or `produce-classifier publish`).")
@@ -58,34 +60,37 @@ class OnnxPredictor(Answers):
         opts = ort.SessionOptions(); opts.enable_cpu_mem_arena = False  # its arena keeps a big batch's memory for good
         self.session = ort.InferenceSession(str(self.path), opts, providers=['CPUExecutionProvider'])
         self.vocab, self.size, self.crops = self.info['vocab'], self.info['size'], ifnone(crops, settings().app.crops)
+        self._set_zoom(zoom)
+        if isinstance(self.session.get_inputs()[0].shape[-1], int): self.zoom = 1  # exported before `zoom`: one input size only
         self.mean, self.std = (np.array(self.info['normalize'][k], np.float32).reshape(1, 3, 1, 1) for k in ('mean', 'std'))
         self._calibrate(self.info)
 
-    def _array(self, img:Image.Image) -> np.ndarray:
-        "`img` as the network sees it, before normalising: 3xHxW floats in [0, 1]."
-        return np.asarray(center_square(img, self.size), dtype=np.float32).transpose(2, 0, 1) / 255
+    def _array(self, img:Image.Image, size:int) -> np.ndarray:
+        "`img` as the network sees it at `size`, before normalising: 3xSxS floats in [0, 1]."
+        return np.asarray(center_square(img, size), dtype=np.float32).transpose(2, 0, 1) / 255
 
     def load(self, src, crops:bool|None=None) -> np.ndarray:
-        "`src` (a path, bytes or image) opened, as Vx3xHxW for its views (V = 1 without `crops`)."
-        img = open_image(src, self.size)
-        return np.stack([self._array(v) for v in (views(img) if ifnone(crops, self.crops) else [img])])
+        "`src` (a path, bytes or image) opened, as Vx3xSxS for its `views` (V = 1 without `crops`) at their `view_size` S."
+        vs, size = self._views(src, crops)
+        return np.stack([self._array(v, size) for v in vs])
 
-    def logits(self, xs:list[np.ndarray]) -> list[np.ndarray]:
-        "The logits (Vx classes, float64) of each of the loaded images `xs`, in one run."
-        x = ((np.concatenate(xs) - self.mean) / self.std).astype(np.float32)  # `load` gives each image as Vx3xHxW
-        return np.split(self.session.run(None, {'image': x})[0].astype(np.float64), np.cumsum([len(x) for x in xs])[:-1])
+    def _forward(self, xs:list[np.ndarray]) -> np.ndarray:
+        "The logits (float64) of the views `xs`, all of one size, in one run."
+        x = ((np.concatenate(xs) - self.mean) / self.std).astype(np.float32)
+        return self.session.run(None, {'image': x})[0].astype(np.float64)
 
 # %% ../nbs/09_serving.ipynb #bb58d3f9
 def load_predictor(model:str|Path, # a model.pkl; its model.onnx beside it is used where ONNX Runtime is installed
                    crops:bool|None=None, # classify big photos whole and as tiles; default: `[app] crops`
+                   zoom:float|None=None, # a big photo is seen at up to `zoom` x the input size; default: `[app] zoom`
                   ) -> Answers:
     "An `OnnxPredictor` for `model`'s model.onnx where it can, else the torch `Predictor` for `model`."
     model = Path(model)
-    if model.with_suffix('.onnx').is_file() and _has_onnxruntime(): return OnnxPredictor(model.with_suffix('.onnx'), crops)
+    if model.with_suffix('.onnx').is_file() and _has_onnxruntime(): return OnnxPredictor(model.with_suffix('.onnx'), crops, zoom)
     if importlib.util.find_spec('torch') is None:
         raise UserError(f"Serving {model} needs torch, which is not installed, or a model.onnx beside it with onnxruntime: install one of them.")
     from produce_classifier.inference import Predictor
-    return Predictor(model, crops)
+    return Predictor(model, crops, zoom=zoom)
 
 # %% ../nbs/09_serving.ipynb #5e5f06a9
 def _snapshot(repo:str, files:list[str], revision:str|None=None) -> Path:

@@ -32,7 +32,7 @@ def test_predict_cli_bad_files_are_one_sentence_each(sample_model, sample, tmp_p
 def test_phone_photos_decode_reduced_and_match_learn_predict_top1(sample_model):
     "12 MP JPEGs are decoded at reduced size; the Predictor's top class agrees with learn.predict's on them."
     if not PHOTOS.exists(): pytest.skip(f"real photos not found at {PHOTOS} (set PRODUCE_PHOTOS)")
-    pred = Predictor(sample_model)
+    pred = Predictor(sample_model, zoom=1)  # every view at the input size, as learn.predict sees a photo
     learn_ = __import__('produce_classifier.inference', fromlist=['load_model']).load_model(sample_model)
     for fn in sorted(PHOTOS.glob('*.jpg')):
         img = open_image(fn, size=pred.size)
