@@ -17,7 +17,7 @@ except ImportError: pass
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'MAX_FULL_PIXELS', 'FREE_FULL_PIXELS', 'PIXELS_PER_BYTE', 'MIN_SIDE', 'MAX_ASPECT', 'FORMATS',
            'NOT_PRODUCE', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'to_rgb', 'open_image', 'views', 'view_size', 'family',
-           'verdict', 'weigh', 'Answers', 'file_sha256', 'is_offline', 'write_text', 'write_json', 'model_info']
+           'verdict', 'Answers', 'file_sha256', 'is_offline', 'write_text', 'write_json', 'model_info']
 
 # %% ../nbs/01_core.ipynb #db24de06
 def to_rgb(img:Image.Image) -> Image.Image:
@@ -143,17 +143,8 @@ def _logsumexp(o:np.ndarray) -> np.ndarray:
     m = o.max(-1, keepdims=True)
     return (m + np.log(np.exp(o - m).sum(-1, keepdims=True)))[..., 0]
 
-def weigh(h:np.ndarray, # the head's logits, V x classes
-          log_prior:np.ndarray, # log prior probabilities of the classes, broadcast to V x classes
-          weight:float, # the prior's power
-         ) -> np.ndarray:
-    "Logits whose softmax is the head's weighed by the prior to the power `weight`, and whose energy (logsumexp) is still the head's."
-    out = h - _logsumexp(h)[:, None] + weight * log_prior
-    return out - _logsumexp(out)[:, None] + _logsumexp(h)[:, None]
-
 class Answers:
     "The answers of a predictor with `vocab`, `size`, `crops`, `load` and `_forward`: views, calibrated probabilities, top classes, verdicts."
-    prior_weight = 0.  # the power of the family prior, for a network that answers (head logits, log prior) per view
     def _set_zoom(self, zoom:float|None):
         self.zoom = ifnone(zoom, settings().app.zoom)
         if not self.zoom >= 1: raise UserError(f"zoom is {self.zoom}: give 1 (every view at the model's input size) or more.")
@@ -170,14 +161,8 @@ class Answers:
         for shape in dict.fromkeys(x.shape[1:] for x in xs):
             idx = [i for i, x in enumerate(xs) if x.shape[1:] == shape]
             parts = np.split(self._forward([xs[i] for i in idx]), np.cumsum([len(xs[i]) for i in idx])[:-1])
-            for i, o in zip(idx, parts): out[i] = self._weigh(o)
+            for i, o in zip(idx, parts): out[i] = o
         return out
-
-    def _weigh(self, o:np.ndarray) -> np.ndarray:
-        "One image's logits from the network's answers `o` for its views: weighed by the prior of its whole view (the first), where the network gives one."
-        C = len(self.vocab)
-        if o.shape[1] != 2 * C: return o  # the network's own logits (no prior, or one weighing each view by its own prior)
-        return weigh(o[:, :C], o[:1, C:], self.prior_weight)  # ImageNet judges the whole photo, as it learned to; the head each view
 
     def _calibrate(self, info:dict):
         "The temperature, threshold and energy floor `train` fitted and recorded in `model.json` (`info`)."

@@ -51,8 +51,6 @@ class Predictor(Answers):
         self.info = model_info(self.path) if self.path.is_file() else {}  # no file: `load_model` says how to make one
         learn = load_model(self.path)
         self.model, self.vocab = learn.model.eval(), list(learn.dls.vocab)
-        self.prior_weight = getattr(self.model, 'weight', 0) if hasattr(self.model, 'prior') else 0  # a `FamilyPrior`'s
-        if self.prior_weight: self.model.parts = True  # it answers (head, prior) per view; `Answers` weighs a photo's views by its whole view's prior
         self.resize = next(t for t in learn.dls.after_item.fs if isinstance(t, Resize))
         norm = normalize_of(learn.dls)
         self.mean, self.std = norm.mean.cpu().view(1, 3, 1, 1), norm.std.cpu().view(1, 3, 1, 1)

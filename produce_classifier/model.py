@@ -86,7 +86,6 @@ class FamilyPrior(nn.Module):
                  floor:float=0.01): # the least prior a class gets: a prior can doubt, never veto
         super().__init__()
         self.model, self.weight, self.floor = model, weight, floor
-        self.parts = False  # True: answer (head logits, log prior) side by side, for `Answers` to weigh a photo's views by its whole view's prior
         self.register_buffer('fc_w', fc.weight.detach().clone()); self.register_buffer('fc_b', fc.bias.detach().clone())
         m = family_matrix(vocab)
         self.register_buffer('m', m); self.register_buffer('named', m.sum(1).clamp_max(1))  # ImageNet classes naming a family of `vocab`
@@ -107,6 +106,5 @@ class FamilyPrior(nn.Module):
         f = self.model[0](x)
         h = self.model[1](f).float()
         if not self.weight: return h
-        if getattr(self, 'parts', False): return torch.cat([h, self.prior(f).log()], -1)  # a model pickled before `parts` weighs itself
         out = h.log_softmax(-1) + self.weight * self.prior(f).log()
         return out - out.logsumexp(-1, keepdim=True) + h.logsumexp(-1, keepdim=True)  # the softmax weighed by the prior; the head's energy

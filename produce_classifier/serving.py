@@ -63,7 +63,6 @@ class OnnxPredictor(Answers):
         self._set_zoom(zoom)
         if isinstance(self.session.get_inputs()[0].shape[-1], int): self.zoom = 1  # exported before `zoom`: one input size only
         self.mean, self.std = (np.array(self.info['normalize'][k], np.float32).reshape(1, 3, 1, 1) for k in ('mean', 'std'))
-        self.prior_weight = self.info.get('prior') or 0  # used where the network answers (head, prior) per view: exported since the prior is the whole photo's
         self._calibrate(self.info)
 
     def _array(self, img:Image.Image, size:int) -> np.ndarray:

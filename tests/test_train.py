@@ -141,22 +141,6 @@ def test_pretrained_default_keeps_imagenet_and_learns_the_produce(sample, imagen
     assert sum(s.startswith('Not sure') for s in said) / len(said) >= 0.9, said
     said = [a['label'] for a in pred.classify(image_files(sample, 'Test', max_per_class=3))]
     assert sum(not s.startswith('Not sure') for s in said) / len(said) >= 0.9, said
-    # a big photo's views are all weighed by its whole view's prior, by the torch model and by its ONNX export (the cpu Space) alike
-    import numpy as np
-    from PIL import Image
-    from produce_classifier.core import weigh
-    from produce_classifier.serving import OnnxPredictor, to_onnx
-    fns = image_files(sample, 'Test', max_per_class=1)[:4]
-    big = Image.new('RGB', (400, 400), 'white')
-    for i, f in enumerate(fns): big.paste(Image.open(f).convert('RGB').resize((200, 200)), (200 * (i % 2), 200 * (i // 2)))
-    x = pred.load(big)
-    assert pred.prior_weight == 0.5 and len(x) == 6; C = len(pred.vocab)
-    with torch.no_grad(): both = pred.model((x - pred.mean) / pred.std).double().numpy()  # (head logits, log prior) per view
-    np.testing.assert_allclose(pred.logits([x])[0], weigh(both[:, :C], both[:1, C:], 0.5))
-    assert not np.allclose(weigh(both[:, :C], both[:, C:], 0.5), pred.logits([x])[0])  # not each view's own prior
-    onnx = OnnxPredictor(to_onnx(out))
-    assert onnx.prior_weight == 0.5
-    assert np.abs(onnx.probs([onnx.load(big)]) - pred.probs([x])).max() < 1e-4
 
 def test_training_killed_in_the_gentle_fine_tune_resumes(sample, imagenet_weights, tmp_path, monkeypatch):
     "A run stopped after the first epoch of the fine-tune that follows the probe resumes without redoing the probe, and ends with a model that knows the produce."
