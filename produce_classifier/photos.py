@@ -101,8 +101,8 @@ def evaluate_photos(photos:str|Path, # labelled photos (see `read_photos`)
     items, pred = read_photos(photos), Predictor(model, crops, device, zoom)
     rows, unreadable = _classify(pred, items, threshold)
     if not rows: raise UserError(f"No photo in {photos} could be opened: check the files.")
-    m = dict(photo_metrics(rows), threshold=ifnone(threshold, pred.threshold), energy_floor=None if threshold is not None else pred.energy_floor,
-             zoomed_energy_floor=None if threshold is not None else pred.zoomed_floor, crops=pred.crops, zoom=pred.zoom, model=str(pred.path), photos=str(photos), unreadable=unreadable,
+    floors = dict(energy_floor=pred.energy_floor, zoomed_energy_floor=pred.zoomed_floor) if threshold is None else dict(energy_floor=None, zoomed_energy_floor=None)
+    m = dict(photo_metrics(rows), threshold=ifnone(threshold, pred.threshold), **floors, crops=pred.crops, zoom=pred.zoom, model=str(pred.path), photos=str(photos), unreadable=unreadable,
              per_family=_per_family(rows), date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'))
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out, prefix='.partial-') as tmp:
