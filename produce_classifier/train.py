@@ -14,7 +14,7 @@ from fastcore.basics import ifnone
 from .settings import UserError, settings
 from .core import file_sha256, write_json, write_text
 from .data import get_dls, image_files, image_size, make_synthetic, normalize_of, test_dl
-from .calibration import OutlierExposure, calibrate, non_produce_batch
+from .calibration import ZOOM, OutlierExposure, calibrate, non_produce_batch
 from .model import FamilyPrior, imagenet_classifier, make_learner
 from fastai.vision.all import (Callback, CancelFitException, valley, CSVLogger, ProgressCallback, noop, Learner, set_seed)
 import fastai, torchvision
@@ -289,7 +289,8 @@ def _finish(learn:Learner, root:Path, a:dict, state:dict, out:Path, fit_seconds:
     tdl = test_dl(dls, root, **{k: v for k, v in kwargs.items() if k in ('classes', 'max_per_class')})
     with learn.no_bar(), learn.no_logging(): test_loss, test_acc = learn.validate(dl=tdl)
     cfgd = settings().data
-    cal = calibrate(learn, seed=a['seed'])
+    # a big photo's views are zoomed for networks that learned ImageNet at 224 px; one trained from scratch knows only its input size
+    cal = calibrate(learn, seed=a['seed'], zoom=ZOOM if a['pretrained'] else 1)
     export(learn, out, dict(calibration=cal, arch=a['arch'], pretrained=a['pretrained'], seed=a['seed'], lr=ifnone(state['lr'], GENTLE_LR if a['wise'] else None), epochs=a['epochs'],
                             freeze_epochs=a['freeze_epochs'], finetune=a['finetune'], wise=a['wise'], prior=a['prior'], composite_p=a['composite_p'],
                             class_counts=_class_counts(dls),
