@@ -4,7 +4,7 @@ Both arms start from the same ImageNet weights (timm's tf_efficientnet_lite0 by 
 train on the same images (every class of ../shared/fruits360-all, `--cap` per class) at the same size for the same
 epochs, and are measured on the Fruits-360 Test split and on the labelled real photos in ../shared/real-photos.
 The project arm answers through the Predictor's `classify`, as the app does (views seen at up to twice the input
-size, family prior, calibration, "not sure"; its figures at zoom 1, every view at the input size, are printed beside), and is also shown images of things that are not produce from the evaluation families training never
+size, family prior, the family ImageNet is sure of, calibration, "not sure" at the photo threshold; its figures at zoom 1, every view at the input size, are printed beside), and is also shown images of things that are not produce from the evaluation families training never
 uses. The anchor: the untouched network's own ImageNet head on the photos whose family ImageNet knows.
 
     HF_HUB_CACHE=../shared/weights/hf HF_HUB_OFFLINE=1 python bench/real_photos.py --seeds 42 43 44
@@ -60,7 +60,7 @@ def project(root, photos, arch, size, epochs, freeze_epochs, cap, bs, seed, tmp)
     refused = sum(a['label'].startswith('Not sure') for a in pred.classify(neg)) / len(neg)  # the app's rule: threshold and energy floor
     return dict(test=meta['metrics']['test_accuracy'], **_family_scores([r['guess'] for r in rows], [r['family'] for r in rows]),
                 answered=m['answered'], acc_answered=m['accuracy_answered'], err_ratio=(1 - m['accuracy_answered']) / err_all,
-                refused=refused, threshold=pred.threshold, zoom=m['zoom'],
+                refused=refused, threshold=pred.threshold, photo_threshold=pred.photo_threshold, zoom=m['zoom'],
                 **{f'{k}_zoom1': v for k, v in _family_scores([r['guess'] for r in flat], [r['family'] for r in flat]).items()})
 
 def anchor(photos, arch, size=224):
@@ -95,7 +95,7 @@ def main():
             rows.append((seed, tb, pr))
             print(f"seed {seed}: textbook ({t1 - t0:.0f} s) Test {tb['test']:.3f}, real photos {tb['real']:.1%} (known families {tb['known']:.1%}) | "
                   f"project ({time.time() - t1:.0f} s) Test {pr['test']:.3f}, real photos {pr['real']:.1%} (known families {pr['known']:.1%}), "
-                  f"answered {pr['answered']:.1%} at {pr['threshold']:.3f} ({pr['acc_answered']:.1%} right; answered error / overall error "
+                  f"answered {pr['answered']:.1%} at {pr['photo_threshold']:.3f} ({pr['acc_answered']:.1%} right; answered error / overall error "
                   f"{pr['err_ratio']:.2f}), non-produce refused {pr['refused']:.1%}; views at zoom {pr['zoom']:g} (at zoom 1: real photos "
                   f"{pr['real_zoom1']:.1%}, known families {pr['known_zoom1']:.1%})", flush=True)
     mean = lambda arm, k: statistics.mean(r[arm][k] for r in rows)

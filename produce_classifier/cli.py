@@ -51,7 +51,7 @@ def _evaluate_photos(args):
     "Evaluate a model on labelled real photos and write the reports."
     from produce_classifier.photos import evaluate_photos
     m = evaluate_photos(args.photos, args.model, out=args.out)
-    print(f"Real photos: family accuracy {m['family_accuracy']:.1%} on {m['n_photos']} photos; at the threshold {m['threshold']:.3f} "
+    print(f"Real photos: family accuracy {m['family_accuracy']:.1%} on {m['n_photos']} photos; at the threshold {m['threshold']:.3f} ({m['photo_threshold']:.3f} for a photo with tiles) "
           f"the model answers {m['answered']:.1%} of them ({m['accuracy_answered']:.1%} right) and is confidently wrong on "
           f"{m['confidently_wrong']:.1%}; reports in {m['out']}/")
     if m['unreadable']: print(f"Skipped: {len(m['unreadable'])} unreadable photos (listed in photos_metrics.json).")

@@ -16,8 +16,9 @@ except ImportError: pass
 
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'MAX_FULL_PIXELS', 'FREE_FULL_PIXELS', 'PIXELS_PER_BYTE', 'MIN_SIDE', 'MAX_ASPECT', 'FORMATS',
-           'NOT_PRODUCE', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'to_rgb', 'open_image', 'views', 'view_size', 'family',
-           'verdict', 'Answers', 'file_sha256', 'is_offline', 'write_text', 'write_json', 'model_info']
+           'NOT_PRODUCE', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'IMAGENET_SURE', 'to_rgb', 'open_image', 'views',
+           'view_size', 'family', 'verdict', 'sure_family', 'Answers', 'file_sha256', 'is_offline', 'write_text',
+           'write_json', 'model_info']
 
 # %% ../nbs/01_core.ipynb #db24de06
 def to_rgb(img:Image.Image) -> Image.Image:
@@ -143,6 +144,19 @@ def _logsumexp(o:np.ndarray) -> np.ndarray:
     m = o.max(-1, keepdims=True)
     return (m + np.log(np.exp(o - m).sum(-1, keepdims=True)))[..., 0]
 
+IMAGENET_SURE = 0.5  # what ImageNet's classifier must give a family it knows on a photo's whole view for that family to be the answer
+
+def sure_family(p:np.ndarray, # a photo's class probabilities
+                q:np.ndarray, # ImageNet's probability of each class's family on the photo's whole view (0 for families it cannot name)
+                fams:list[str], # each class's family
+                at:float=IMAGENET_SURE, # how sure ImageNet must be
+               ) -> np.ndarray:
+    "`p`, or where ImageNet is sure of a family (`q` at least `at`), `p` with that family given ImageNet's probability, shared among its classes as in `p`."
+    k = int(q.argmax())
+    if q[k] < at: return p
+    inside = np.array(fams) == fams[k]
+    return np.where(inside, q[k] * p / max(p[inside].sum(), 1e-300), (1 - q[k]) * p / max(p[~inside].sum(), 1e-300))
+
 class Answers:
     "The answers of a predictor with `vocab`, `size`, `crops`, `load` and `_forward`: views, calibrated probabilities, top classes, verdicts."
     def _set_zoom(self, zoom:float|None):
@@ -169,6 +183,7 @@ class Answers:
         cal = info.get('calibration', {})
         self.temperature = cal.get('temperature', 1.0)
         self.threshold = cal.get('threshold', settings().app.threshold)  # where "not sure" starts
+        self.photo_threshold = max(self.threshold, cal.get('photo_threshold', settings().app.photo_threshold))  # ...for a photo with tiles
         self.energy_floor = cal.get('energy_floor')  # below it a photo is unlike what the model learned; None: no such check
         self.zoomed_floor = cal.get('zoomed_energy_floor')  # the same, for views seen at `zoom` x the input size
         self.calibrated_zoom = cal.get('zoom', 1)  # a model calibrated before `zoom` existed is seen at its input size
@@ -179,11 +194,18 @@ class Answers:
         if self.zoomed_floor is None or side <= self.size: return self.energy_floor
         return self.energy_floor + min(1, (side - self.size) / (self.calibrated_zoom * self.size - self.size)) * (self.zoomed_floor - self.energy_floor)
 
+    def _parts(self, o:np.ndarray) -> tuple[np.ndarray, np.ndarray|None]:
+        "One image's logits for its views, and ImageNet's family probabilities on its whole view where the network answers them (`FamilyPrior.parts`)."
+        C = len(self.vocab)
+        return (o[:, :C], np.exp(o[0, C:])) if o.shape[1] == 2 * C else (o, None)
+
     def scores(self, xs:list, calibrated:bool=True) -> tuple[np.ndarray, np.ndarray]:
-        "Class probabilities (with the fitted temperature if `calibrated`) and energies of loaded images `xs`, each averaged over its views."
-        outs = self.logits(xs)  # in double: a sure model's top probability saturates float32 at 1.0, tying with the threshold
-        T = self.temperature if calibrated else 1.0
-        return (np.stack([np.exp(o / T - _logsumexp(o / T)[:, None]).mean(0) for o in outs]), np.array([_logsumexp(o).mean() for o in outs]))
+        "Class probabilities (with the fitted temperature if `calibrated`) and energies of loaded images `xs`, each averaged over its views; a photo with tiles takes the family ImageNet is sure of (`sure_family`)."
+        outs = [self._parts(o) for o in self.logits(xs)]  # in double: a sure model's top probability saturates float32 at 1.0, tying with the threshold
+        T, fams = self.temperature if calibrated else 1.0, [family(v) for v in self.vocab]
+        ps = [np.exp(o / T - _logsumexp(o / T)[:, None]).mean(0) for o, _ in outs]
+        ps = [sure_family(p, q, fams) if q is not None and len(o) > 1 else p for p, (o, q) in zip(ps, outs)]
+        return np.stack(ps), np.array([_logsumexp(o).mean() for o, _ in outs])
 
     def probs(self, xs:list, calibrated:bool=False) -> np.ndarray:
         "Class probabilities of loaded images `xs`, averaged over each one's views; `calibrated`: with the fitted temperature."
@@ -212,7 +234,8 @@ class Answers:
         p, e = self.scores(xs)
         floors = [self.floor(x.shape[-1]) if threshold is None else None for x in xs]
         familiar = [f is None or ei >= f for ei, f in zip(e, floors)]
-        return [verdict(t, ifnone(threshold, self.threshold), bool(f)) for t, f in zip(self._top(p, k), familiar)]
+        thresholds = [ifnone(threshold, self.photo_threshold if x.ndim == 4 and len(x) > 1 else self.threshold) for x in xs]
+        return [verdict(t, th, bool(f)) for t, th, f in zip(self._top(p, k), thresholds, familiar)]
 
     def predict(self, srcs:list, # paths, bytes or PIL images
                 k:int|None=None, # how many labels per image; default: `[app] top_k`

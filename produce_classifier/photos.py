@@ -101,8 +101,8 @@ def evaluate_photos(photos:str|Path, # labelled photos (see `read_photos`)
     items, pred = read_photos(photos), Predictor(model, crops, device, zoom)
     rows, unreadable = _classify(pred, items, threshold)
     if not rows: raise UserError(f"No photo in {photos} could be opened: check the files.")
-    floors = dict(energy_floor=pred.energy_floor, zoomed_energy_floor=pred.zoomed_floor) if threshold is None else dict(energy_floor=None, zoomed_energy_floor=None)
-    m = dict(photo_metrics(rows), threshold=ifnone(threshold, pred.threshold), **floors, crops=pred.crops, zoom=pred.zoom, model=str(pred.path), photos=str(photos), unreadable=unreadable,
+    rule = dict(energy_floor=pred.energy_floor, zoomed_energy_floor=pred.zoomed_floor, photo_threshold=pred.photo_threshold) if threshold is None else dict(energy_floor=None, zoomed_energy_floor=None, photo_threshold=threshold)
+    m = dict(photo_metrics(rows), threshold=ifnone(threshold, pred.threshold), **rule, crops=pred.crops, zoom=pred.zoom, model=str(pred.path), photos=str(photos), unreadable=unreadable,
              per_family=_per_family(rows), date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'))
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out, prefix='.partial-') as tmp:
