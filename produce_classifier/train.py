@@ -185,15 +185,14 @@ def save_examples(root:str|Path, dest:str|Path, vocab:list[str], n:int=2, seed:i
 
 # %% ../nbs/06_train.ipynb #4f029add
 def _probe(learn:Learner, passes:int, state:dict, outliers:bool, seed:int, keep:bool=False):
-    "The probe phase: `fit_probe`, its row of the training table (printed and in `history.csv`), the best checkpoint (and a `probe` one to `keep`)."
+    "The probe phase: `fit_probe`, its row of the training table (printed and in `history.csv`), and its checkpoint: `probe` to `keep` for a fine-tune, else `best`."
     t0 = time.time()
     loss = fit_probe(learn, passes, oe=0.5 if outliers else 0, seed=seed)
     with learn.no_bar(), learn.no_logging(): valid_loss, acc = map(float, learn.validate())
     names, row = ['epoch', 'train_loss', 'valid_loss', 'accuracy', 'time'], [0, loss, valid_loss, acc, format_time(time.time() - t0)]
     print_row(names); print_row(row)
     write_text(learn.path/'history.csv', '\n'.join(','.join(map(str, r)) for r in (names, row)) + '\n')
-    save_checkpoint(learn, 'best')
-    if keep: save_checkpoint(learn, 'probe')  # one end of the WiSE-FT interpolation
+    save_checkpoint(learn, 'probe' if keep else 'best')  # `probe`: one end of the WiSE-FT interpolation, and where a resumed run starts
     state.update(phase='probe', epoch=passes - 1, best_loss=valid_loss, best_metrics=dict(train_loss=loss, valid_loss=valid_loss, accuracy=acc))
     write_json(learn.path/learn.model_dir/'state.json', state)
 
@@ -258,7 +257,7 @@ def _fit(learn:Learner, a:dict, state:dict, resume:bool, outlier_n:int, out:Path
     if resume:
         i = [p[0] for p in phases].index(state['phase'])
         first, start = (i + 1, 0) if state['epoch'] >= phases[i][1] - 1 else (i, state['epoch'] + 1)
-        if first < len(phases): learn.load('last', with_opt=True)
+        if first < len(phases): learn.load('probe', with_opt=False) if state['phase'] == 'probe' else learn.load('last', with_opt=True)  # the probe has no optimizer
     t0 = time.time()
     for name, n, fit_kw in phases[first:]:
         if name == 'probe':

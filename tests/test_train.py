@@ -150,17 +150,22 @@ def test_pretrained_default_keeps_imagenet_and_learns_the_produce(sample, imagen
     assert x.shape == (6, 3, 128, 128)
     assert abs(onnx.probs([onnx.load(big)]) - pred.probs([x])).max() < 1e-4
 
-def test_training_killed_in_the_gentle_fine_tune_resumes(sample, imagenet_weights, tmp_path, monkeypatch):
-    "A run stopped after the first epoch of the fine-tune that follows the probe resumes without redoing the probe, and ends with a model that knows the produce."
+@pytest.mark.parametrize('gentle_epochs_done', [0, 1])
+def test_training_killed_after_the_probe_resumes(sample, imagenet_weights, tmp_path, monkeypatch, gentle_epochs_done):
+    "A run stopped after the probe, or after the first epoch of the fine-tune that follows it, resumes without redoing the probe, and ends with a model that knows the produce."
     import produce_classifier.train as T
     out, kw = tmp_path/'model.pkl', dict(arch=imagenet_weights, size=64, max_per_class=10, epochs=2, bs=16, progress=False, num_workers=0)
-    after_epoch = T.Checkpoint.after_epoch
+    after_epoch, probe = T.Checkpoint.after_epoch, T._probe
     def killed(self):
         after_epoch(self)
         if self.phase == 'gentle' and self.epoch == 0: raise KeyboardInterrupt  # as Ctrl-C, just after the epoch's checkpoint
-    monkeypatch.setattr(T.Checkpoint, 'after_epoch', killed)
+    def killed_probe(*a, **k):
+        probe(*a, **k); raise KeyboardInterrupt  # as Ctrl-C, once the probe's checkpoint and state are written
+    if gentle_epochs_done: monkeypatch.setattr(T.Checkpoint, 'after_epoch', killed)
+    else: monkeypatch.setattr(T, '_probe', killed_probe)
     with pytest.raises(KeyboardInterrupt): train(sample, out=out, **kw)
     assert not out.exists() and (out.parent/'checkpoints'/'probe.pth').exists()
+    monkeypatch.setattr(T, '_probe', probe)
     monkeypatch.setattr(T.Checkpoint, 'after_epoch', after_epoch)
     monkeypatch.setattr(T, 'fit_probe', lambda *a, **k: pytest.fail("the probe ran again"))
     train(sample, out=out, resume=True, **kw)
