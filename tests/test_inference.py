@@ -114,3 +114,30 @@ def test_heic_and_avif_photos_get_the_class_their_png_gets(sample_model, sample,
         assert same >= 5, (fmt, same)  # lossy at quality 90: the top class may move on a borderline image
     r = predict(phone, '--model', sample_model, '--json')
     assert r.returncode == 0 and json.loads(r.stdout)[str(phone)]['top'][0]['label'] in pred.vocab
+
+def test_the_family_prior_travels_into_onnx(sample_model, sample, tmp_path):
+    "A network with ImageNet's family prior (`FamilyPrior`), exported to ONNX, gives the Predictor's probabilities on a big photo, the family ImageNet is sure of included."
+    import torch
+    from produce_classifier.data import image_files
+    from produce_classifier.inference import load_model
+    from produce_classifier.model import FamilyPrior
+    from produce_classifier.serving import OnnxPredictor, to_onnx
+    from produce_classifier.train import export
+    learn = load_model(sample_model)
+    fc = torch.nn.Linear(512, 1000)  # a stand-in for the body's ImageNet classifier: sure of a banana, whatever it sees
+    with torch.no_grad(): fc.weight.zero_(); fc.bias.zero_(); fc.bias[954] = 20.
+    learn.model = FamilyPrior(learn.model, fc, list(learn.dls.vocab), 0.5)
+    meta = json.loads(sample_model.with_suffix('.json').read_text())
+    info = {k: v for k, v in meta.items() if k not in ('vocab', 'size', 'normalize', 'sha256', 'date', 'versions')}
+    out = export(learn, tmp_path/'model.pkl', dict(info, calibration={**meta['calibration'], 'zoom': 2.0}))  # zoomed, as a pretrained model is
+    big = Image.new('RGB', (400, 400), 'white')  # four Fruits-360 frames, none of them a banana
+    frames = [f for f in image_files(sample, 'Test', max_per_class=1) if 'Banana' not in f.parent.name][:4]
+    for i, f in enumerate(frames): big.paste(Image.open(f).convert('RGB').resize((200, 200)), (200 * (i % 2), 200 * (i // 2)))
+    pred = Predictor(out)
+    onnx, x = OnnxPredictor(to_onnx(out)), pred.load(big)
+    assert x.shape == (6, 3, 128, 128)  # the whole photo and its tiles, at twice the input size
+    ours, theirs = pred.probs([x])[0], onnx.probs([onnx.load(big)])[0]
+    assert np.abs(ours - theirs).max() < 1e-4
+    bananas = [i for i, v in enumerate(pred.vocab) if v.startswith('Banana')]
+    assert theirs[bananas].sum() > 0.99, list(zip(pred.vocab, theirs.round(3)))  # ImageNet's banana, not what the head makes of the frames
+    assert [a['label'] for a in pred.classify([big]) + onnx.classify([big])] == ['Banana (variety unsure)'] * 2

@@ -141,14 +141,6 @@ def test_pretrained_default_keeps_imagenet_and_learns_the_produce(sample, imagen
     assert sum(s.startswith('Not sure') for s in said) / len(said) >= 0.9, said
     said = [a['label'] for a in pred.classify(image_files(sample, 'Test', max_per_class=3))]
     assert sum(not s.startswith('Not sure') for s in said) / len(said) >= 0.9, said
-    # the prior travels into the ONNX export (the cpu Space): a big photo (6 views at twice the input size) gets the same answer
-    from PIL import Image
-    from produce_classifier.serving import OnnxPredictor, to_onnx
-    big = Image.new('RGB', (400, 400), 'white')
-    for i, f in enumerate(image_files(sample, 'Test', max_per_class=1)[:4]): big.paste(Image.open(f).convert('RGB').resize((200, 200)), (200 * (i % 2), 200 * (i // 2)))
-    onnx, x = OnnxPredictor(to_onnx(out)), pred.load(big)
-    assert x.shape == (6, 3, 128, 128)
-    assert abs(onnx.probs([onnx.load(big)]) - pred.probs([x])).max() < 1e-4
 
 @pytest.mark.parametrize('gentle_epochs_done', [0, 1])
 def test_training_killed_after_the_probe_resumes(sample, imagenet_weights, tmp_path, monkeypatch, gentle_epochs_done):
