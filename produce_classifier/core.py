@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_core.ipynb #bb641f46
 from __future__ import annotations
-import hashlib, io, json, math, os, re, warnings
+import functools, hashlib, io, json, math, os, re, warnings
 from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -194,6 +194,11 @@ class Answers:
         if self.zoomed_floor is None or side <= self.size: return self.energy_floor
         return self.energy_floor + min(1, (side - self.size) / (self.calibrated_zoom * self.size - self.size)) * (self.zoomed_floor - self.energy_floor)
 
+    @functools.cached_property
+    def vocab_families(self) -> list[str]:
+        "Each class's family, as `sure_family` needs them: worked out once."
+        return [family(v) for v in self.vocab]
+
     def _parts(self, o:np.ndarray) -> tuple[np.ndarray, np.ndarray|None]:
         "One image's logits for its views, and ImageNet's family probabilities on its whole view where the network answers them (`FamilyPrior.parts`)."
         C = len(self.vocab)
@@ -202,9 +207,9 @@ class Answers:
     def scores(self, xs:list, calibrated:bool=True) -> tuple[np.ndarray, np.ndarray]:
         "Class probabilities (with the fitted temperature if `calibrated`) and energies of loaded images `xs`, each averaged over its views; a photo with tiles takes the family ImageNet is sure of (`sure_family`)."
         outs = [self._parts(o) for o in self.logits(xs)]  # in double: a sure model's top probability saturates float32 at 1.0, tying with the threshold
-        T, fams = self.temperature if calibrated else 1.0, [family(v) for v in self.vocab]
+        T = self.temperature if calibrated else 1.0
         ps = [np.exp(o / T - _logsumexp(o / T)[:, None]).mean(0) for o, _ in outs]
-        ps = [sure_family(p, q, fams) if q is not None and len(o) > 1 else p for p, (o, q) in zip(ps, outs)]
+        ps = [sure_family(p, q, self.vocab_families) if q is not None and len(o) > 1 else p for p, (o, q) in zip(ps, outs)]
         return np.stack(ps), np.array([_logsumexp(o).mean() for o, _ in outs])
 
     def probs(self, xs:list, calibrated:bool=False) -> np.ndarray:

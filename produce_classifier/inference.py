@@ -51,7 +51,7 @@ class Predictor(Answers):
         self.info = model_info(self.path) if self.path.is_file() else {}  # no file: `load_model` says how to make one
         learn = load_model(self.path)
         self.model, self.vocab = learn.model.eval(), list(learn.dls.vocab)
-        if hasattr(self.model, 'family_probs'): self.model.parts = True  # a `FamilyPrior`: ImageNet's family probabilities too, for `Answers`
+        if hasattr(self.model, 'families'): self.model.parts = True  # a `FamilyPrior`: ImageNet's family probabilities too, for `Answers`
         self.resize = next(t for t in learn.dls.after_item.fs if isinstance(t, Resize))
         norm = normalize_of(learn.dls)
         self.mean, self.std = norm.mean.cpu().view(1, 3, 1, 1), norm.std.cpu().view(1, 3, 1, 1)

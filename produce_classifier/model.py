@@ -86,7 +86,7 @@ class FamilyPrior(nn.Module):
                  floor:float=0.01): # the least prior a class gets: a prior can doubt, never veto
         super().__init__()
         self.model, self.weight, self.floor = model, weight, floor
-        self.parts = False  # True (a `Predictor` sets it): ImageNet's family probabilities answered beside the logits (`family_probs`)
+        self.parts = False  # True (a `Predictor` sets it): ImageNet's family probabilities answered beside the logits (`families`)
         self.register_buffer('fc_w', fc.weight.detach().clone()); self.register_buffer('fc_b', fc.bias.detach().clone())
         m = family_matrix(vocab)
         self.register_buffer('m', m); self.register_buffer('named', m.sum(1).clamp_max(1))  # ImageNet classes naming a family of `vocab`
@@ -98,20 +98,21 @@ class FamilyPrior(nn.Module):
         "ImageNet logits from the body's feature map `f`, as the untouched network computes them."
         return F.linear(f.float().mean((-2, -1)), self.fc_w, self.fc_b)
 
-    def prior(self, f:torch.Tensor) -> torch.Tensor:
-        "Each class's prior from the feature map `f`: ImageNet's probability of its family, or of none it can name."
+    def families(self, f:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        "From the feature map `f`: ImageNet's probability of each class's family (0 for the families it cannot name), and of none it can name."
         p = self.imagenet(f).softmax(-1)
-        return (p @ self.m + (1 - p @ self.named)[:, None] * self.unnamed).clamp_min(self.floor)
+        return p @ self.m, 1 - p @ self.named
 
-    def family_probs(self, f:torch.Tensor) -> torch.Tensor:
-        "ImageNet's probability of each class's family from the feature map `f`, 0 for the families it cannot name."
-        return self.imagenet(f).softmax(-1) @ self.m
+    def prior(self, fam:torch.Tensor, none:torch.Tensor) -> torch.Tensor:
+        "Each class's prior from `families`: ImageNet's probability of its family, or of none it can name."
+        return (fam + none[:, None] * self.unnamed).clamp_min(self.floor)
 
     def forward(self, x):
         f = self.model[0](x)
         h = self.model[1](f).float()
         if not self.weight: return h
-        out = h.log_softmax(-1) + self.weight * self.prior(f).log()
+        fam, none = self.families(f)
+        out = h.log_softmax(-1) + self.weight * self.prior(fam, none).log()
         out = out - out.logsumexp(-1, keepdim=True) + h.logsumexp(-1, keepdim=True)  # the softmax weighed by the prior; the head's energy
         if not getattr(self, 'parts', False): return out  # a model pickled before `parts` has no such attribute
-        return torch.cat([out, self.family_probs(f).clamp_min(1e-6).log()], -1)  # for `Answers`: a photo's whole view, sure of a family
+        return torch.cat([out, fam.clamp_min(1e-6).log()], -1)  # for `Answers`: a photo's whole view, sure of a family
