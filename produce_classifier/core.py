@@ -17,8 +17,8 @@ except ImportError: pass
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'MAX_FULL_PIXELS', 'FREE_FULL_PIXELS', 'PIXELS_PER_BYTE', 'MIN_SIDE', 'MAX_ASPECT', 'FORMATS',
            'NOT_PRODUCE', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'IMAGENET_SURE', 'to_rgb', 'open_image', 'views',
-           'view_size', 'family', 'verdict', 'sure_family', 'Answers', 'file_sha256', 'is_offline', 'write_text',
-           'write_json', 'model_info']
+           'view_size', 'family', 'verdict', 'curve_threshold', 'sure_family', 'Answers', 'file_sha256', 'is_offline',
+           'write_text', 'write_json', 'model_info']
 
 # %% ../nbs/01_core.ipynb #db24de06
 def to_rgb(img:Image.Image) -> Image.Image:
@@ -128,21 +128,29 @@ def verdict(preds:list[tuple[str, float]], # (class, probability), most probable
             threshold:float|None=None, # below this top probability: "not sure"; default: `[app] threshold`
             familiar:bool=True, # False: the photo is unlike anything the model learned (see `Answers`): "not sure", however high `p`
            ) -> dict:
-    "The headline and confidences shown for one photo: the class, its family when only the variety is unsure, or 'Not sure'."
+    "The headline, the family answered (None when 'not sure') and the confidences shown for one photo."
     (best, p), conf = preds[0], dict(preds)
     threshold = ifnone(threshold, settings().app.threshold)
-    if not familiar: return dict(label=f"Not sure (best guess: {best}, {p:.0%})", confidences=conf)
-    if p >= threshold: return dict(label=best, confidences=conf)
+    unsure = dict(label=f"Not sure (best guess: {best}, {p:.0%})", family=None, confidences=conf)
+    if not familiar: return unsure
+    if p >= threshold: return dict(label=best, family=family(best), confidences=conf)
     fams = {}
     for c, q in preds: fams[family(c)] = fams.get(family(c), 0) + q
     fam, q = max(fams.items(), key=lambda kv: kv[1])
-    if q >= threshold and sum(family(c) == fam for c, _ in preds) > 1: return dict(label=f"{fam} (variety unsure)", confidences=conf)
-    return dict(label=f"Not sure (best guess: {best}, {p:.0%})", confidences=conf)
+    if q >= threshold and sum(family(c) == fam for c, _ in preds) > 1: return dict(label=f"{fam} (variety unsure)", family=fam, confidences=conf)
+    return unsure
 
 # %% ../nbs/01_core.ipynb #5401f9ab
 def _logsumexp(o:np.ndarray) -> np.ndarray:
     m = o.max(-1, keepdims=True)
     return (m + np.log(np.exp(o - m).sum(-1, keepdims=True)))[..., 0]
+
+def curve_threshold(curve:list[dict], # rows (`threshold`, `answered`, `right`: photos answered and answered right), thresholds rising
+                    target:float=0.9, # the accuracy wanted when answered
+                   ) -> float:
+    "The lowest threshold of `curve` answering at least `target` right, counting one wrong answer more than seen; else the highest."
+    # one more wrong answer than seen: a handful of photos, all answered right, is no proof of 90%
+    return next((r['threshold'] for r in curve if r['answered'] and r['right'] >= target * (r['answered'] + 1)), curve[-1]['threshold'])
 
 IMAGENET_SURE = 0.5  # what ImageNet's classifier must give a family it knows on a photo's whole view for that family to be the answer
 
@@ -183,7 +191,9 @@ class Answers:
         cal = info.get('calibration', {})
         self.temperature = cal.get('temperature', 1.0)
         self.threshold = cal.get('threshold', settings().app.threshold)  # where "not sure" starts
-        self.photo_threshold = max(self.threshold, cal.get('photo_threshold', settings().app.photo_threshold))  # ...for a photo with tiles
+        # ...for a photo with tiles: where the model's held-out real photos were answered `[app] target_accuracy` right, else fixed
+        at = curve_threshold(cal['photo_curve'], settings().app.target_accuracy) if cal.get('photo_curve') else None
+        self.photo_threshold = max(self.threshold, ifnone(at, cal.get('photo_threshold', settings().app.photo_threshold)))
         self.energy_floor = cal.get('energy_floor')  # below it a photo is unlike what the model learned; None: no such check
         self.zoomed_floor = cal.get('zoomed_energy_floor')  # the same, for views seen at `zoom` x the input size
         self.calibrated_zoom = cal.get('zoom', 1)  # a model calibrated before `zoom` existed is seen at its input size

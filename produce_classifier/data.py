@@ -4,23 +4,24 @@
 
 # %% ../nbs/03_data.ipynb #43e73065
 from __future__ import annotations
-import contextlib, errno, io, os, random, shutil, tempfile, zipfile
+import contextlib, csv, errno, io, os, random, shutil, tempfile, zipfile
 from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFilter
 from fastcore.basics import groupby, ifnone
 from fastcore.foundation import L
-from .backgrounds import BackgroundSwap, Composite  # first: it quiets a fastai import warning
+from .backgrounds import BackgroundSwap, Composite, NON_PRODUCE_TEXTURES, backgrounds  # first: it quiets a fastai import warning
 from fastai.vision.all import (DataBlock, DataLoaders, ImageBlock, CategoryBlock, IndexSplitter, Resize, Normalize,
                                PILImage, aug_transforms, get_image_files, image_extensions, imagenet_stats, parent_label,
                                default_device, defaults)
 from .settings import UserError, settings
-from .core import to_rgb, is_offline
+from .core import family, to_rgb, is_offline
 
 # %% auto #0
 __all__ = ['SYNTH_CLASSES', 'find_root', 'check_root', 'extract_zip', 'get_fruits360', 'ProduceImage', 'image_files',
-           'valid_idxs', 'default_workers', 'get_dls', 'test_dl', 'image_size', 'normalize_of', 'make_synthetic']
+           'valid_idxs', 'read_labelled', 'default_workers', 'get_dls', 'test_dl', 'image_size', 'normalize_of',
+           'make_synthetic', 'make_shop_photos']
 
 # %% ../nbs/03_data.ipynb #de7a1c2e
 def _roots(path:Path, depth:int=3):
@@ -178,6 +179,22 @@ def valid_idxs(items:list[Path], # image files labelled by their parent folder
         idxs += rng.sample(cls_idxs, n)
     return sorted(idxs)
 
+# %% ../nbs/03_data.ipynb #ac4614e5
+def read_labelled(path:str|Path, # a folder with a labels.csv (file,family or file,label), or with one folder per label
+                 ) -> list[tuple[Path, str]]:
+    "(photo, label) for every labelled photo in `path`, in file order: its row in labels.csv, else its folder's name."
+    path = Path(path)
+    if not path.is_dir(): raise UserError(f"{path} is not a folder: give a folder of family (or class) folders, or one with a labels.csv (file,family).")
+    if (path/'labels.csv').exists():
+        with open(path/'labels.csv', newline='') as f: rows = list(csv.DictReader(f))
+        col = next((c for c in ('family', 'label') if rows and c in rows[0]), None)
+        if not rows or 'file' not in rows[0] or col is None:
+            raise UserError(f"{path/'labels.csv'} needs the columns file and family: add a header line 'file,family'.")
+        return [(path/r['file'], r[col].strip()) for r in rows]
+    items = [(f, d.name) for d in sorted(path.iterdir()) if d.is_dir() for f in sorted(d.iterdir()) if _is_img(f)]
+    if not items: raise UserError(f"No labelled photos in {path}: put each family's photos in a folder named after it, or add a labels.csv (file,family).")
+    return items
+
 # %% ../nbs/03_data.ipynb #be7f3d3d
 def default_workers() -> int:
     "Loader processes for `get_dls`: none when training on the CPU, fastai's default (one per core) on a GPU."
@@ -280,6 +297,33 @@ def make_synthetic(dest:str|Path, # folder to create (reused as it is if it exis
             for split, n in (('Training', n_train), ('Test', n_test)):
                 (tmp/split/cls).mkdir(parents=True)
                 for i in range(n): _draw(*SYNTH_CLASSES[cls], rng, size).save(tmp/split/cls/f'{i}_{size}.jpg', quality=90)
+        tmp.rename(dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dest
+
+# %% ../nbs/03_data.ipynb #ed77d941
+def make_shop_photos(dest:str|Path, # folder to create, one folder per family (reused as it is if it exists)
+                     n:int=6, # photos per class
+                     classes:list[str]|None=None, # names from `SYNTH_CLASSES`; default: all
+                     size:int=240, # photo side: big enough for tiles, as a phone photo is
+                     seed:int=0,
+                    ) -> Path:
+    "Write `n` synthetic shop photos per class to `dest/<family>/`: 4 to 8 of its fruits piled on an unfamiliar texture."
+    dest = Path(dest)
+    if dest.exists(): return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp, rng, g = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.', dir=dest.parent)), random.Random(seed), torch.Generator().manual_seed(seed)
+    try:
+        for cls in ifnone(classes, list(SYNTH_CLASSES)):
+            (tmp/family(cls)).mkdir()
+            for i in range(n):
+                img = Image.fromarray((backgrounds(1, size, size, NON_PRODUCE_TEXTURES, g)[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8))
+                for _ in range(rng.randint(4, 8)):
+                    s = rng.randint(size // 4, size // 2); fruit = _draw(*SYNTH_CLASSES[cls], rng, s)
+                    img.paste(fruit, (rng.randint(0, size - s), rng.randint(0, size - s)), Image.fromarray(((np.asarray(fruit).min(-1) < 235) * 255).astype(np.uint8)))
+                img.save(tmp/family(cls)/f'{i:03d}.jpg', quality=90)
         tmp.rename(dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

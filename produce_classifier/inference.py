@@ -12,9 +12,8 @@ from fastcore.basics import ifnone
 import pickle, types, warnings
 from .settings import UserError, settings
 from .core import Answers, model_info, open_image, views  # open_image, views: still importable from here
-from .backgrounds import image_tensor
-from .data import normalize_of
-from fastai.vision.all import Resize, load_learner
+from .model import LearnerAnswers
+from fastai.vision.all import load_learner
 
 # %% auto #0
 __all__ = ['MOVED', 'load_model', 'Predictor']
@@ -40,7 +39,7 @@ def load_model(model:str|Path):
     except Exception as e: raise UserError(f"{model} is not a model exported by this library ({type(e).__name__}): train or download it again.") from None
 
 # %% ../nbs/07_inference.ipynb #206ef5c0
-class Predictor(Answers):
+class Predictor(LearnerAnswers):
     "A model loaded once on the CPU (`to` moves it to a GPU), classifying images with the learner's own resize and normalisation."
     def __init__(self, model:str|Path|None=None, # an exported model.pkl; default: `[app] model_path`
                  crops:bool|None=None, # classify big photos whole and as tiles (`views`); default: `[app] crops`
@@ -48,42 +47,5 @@ class Predictor(Answers):
                  zoom:float|None=None, # a big photo is seen at up to `zoom` x the input size (`view_size`); default: `[app] zoom`
                 ):
         self.path = Path(ifnone(model, settings().app.model_path))
-        self.info = model_info(self.path) if self.path.is_file() else {}  # no file: `load_model` says how to make one
-        learn = load_model(self.path)
-        self.model, self.vocab = learn.model.eval(), list(learn.dls.vocab)
-        if hasattr(self.model, 'families'): self.model.parts = True  # a `FamilyPrior`: ImageNet's family probabilities too, for `Answers`
-        self.resize = next(t for t in learn.dls.after_item.fs if isinstance(t, Resize))
-        norm = normalize_of(learn.dls)
-        self.mean, self.std = norm.mean.cpu().view(1, 3, 1, 1), norm.std.cpu().view(1, 3, 1, 1)
-        self.size, self.crops = self.resize.size[0], ifnone(crops, settings().app.crops)
-        self._set_zoom(zoom); self._resizes = {}
-        self._calibrate(self.info)
-        self.device = torch.device('cpu')
-        self.to(device)
-
-    def to(self, device) -> Predictor:
-        "Run the model on `device` (e.g. 'cuda'; on ZeroGPU, call it inside the `@spaces.GPU` function); images are still decoded on the CPU."
-        device = torch.device(device)
-        if device != self.device:
-            # channels_last: the memory layout a GPU's convolutions are fastest in; answers stay float32, as calibrated
-            self.model.to(device, memory_format=torch.channels_last if device.type == 'cuda' else torch.contiguous_format)
-            self.device = device
-        return self
-
-    def _tensor(self, img:Image.Image, size:int|None=None) -> torch.Tensor:
-        "`img` resized to `size` (default: the model's) as the learner's `Resize` does in validation, as a 3xSxS tensor in [0, 1]."
-        size = ifnone(size, self.size)
-        if size not in self._resizes: self._resizes[size] = self.resize if size == self.size else Resize(size, self.resize.method, self.resize.pad_mode, self.resize.resamples)
-        return image_tensor(self._resizes[size](img, split_idx=1))
-
-    def load(self, src, crops:bool|None=None) -> torch.Tensor:
-        "`src` (a path, bytes or image) opened, as a Vx3xSxS tensor in [0, 1] of its `views` (V = 1 without `crops`) at their `view_size` S."
-        vs, size = self._views(src, crops)
-        return torch.stack([self._tensor(v, size) for v in vs])
-
-    def _forward(self, xs:list[torch.Tensor]) -> np.ndarray:
-        "The logits (float64) of the views `xs`, all of one size, in one forward pass."
-        with torch.inference_mode():
-            x = ((torch.cat(xs) - self.mean) / self.std).to(self.device)
-            return self.model(x.contiguous(memory_format=torch.channels_last) if self.device.type == 'cuda' else x).double().cpu().numpy()
-
+        info = model_info(self.path) if self.path.is_file() else {}  # no file: `load_model` says how to make one
+        super().__init__(load_model(self.path), info, crops, device, zoom)

@@ -5,17 +5,22 @@
 # %% ../nbs/05_model.ipynb #a0589516
 from __future__ import annotations
 from pathlib import Path
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .settings import UserError
-from .core import family, is_offline
+from PIL import Image
+from fastcore.basics import ifnone
+from .settings import UserError, settings
+from .core import Answers, family, is_offline
+from .backgrounds import image_tensor
 from .data import normalize_of
-from fastai.vision.all import (Callback, TrainEvalCallback, Learner, accuracy, vision_learner, TimmBody,
+from fastai.vision.all import (Callback, TrainEvalCallback, Learner, Resize, accuracy, vision_learner, TimmBody,
                                resnet18, resnet34, resnet50, resnet101, resnet152)
 
 # %% auto #0
-__all__ = ['IMAGENET_FAMILIES', 'get_arch', 'make_learner', 'FrozenBody', 'family_matrix', 'imagenet_classifier', 'FamilyPrior']
+__all__ = ['IMAGENET_FAMILIES', 'get_arch', 'make_learner', 'FrozenBody', 'family_matrix', 'imagenet_classifier', 'FamilyPrior',
+           'LearnerAnswers']
 
 # %% ../nbs/05_model.ipynb #f974d1f1
 _RESNETS = {f.__name__: f for f in (resnet18, resnet34, resnet50, resnet101, resnet152)}
@@ -116,3 +121,51 @@ class FamilyPrior(nn.Module):
         out = out - out.logsumexp(-1, keepdim=True) + h.logsumexp(-1, keepdim=True)  # the softmax weighed by the prior; the head's energy
         if not getattr(self, 'parts', False): return out  # a model pickled before `parts` has no such attribute
         return torch.cat([out, fam.clamp_min(1e-6).log()], -1)  # for `Answers`: a photo's whole view, sure of a family
+
+# %% ../nbs/05_model.ipynb #42659d9b
+class LearnerAnswers(Answers):
+    "`learn`'s answers to photos (see `Answers`), with the learner's own resize and normalisation; `to` moves it to a GPU."
+    def __init__(self, learn:Learner, info:dict|None=None, # the model's model.json (its calibration), if it has one
+                 crops:bool|None=None, # classify big photos whole and as tiles (`views`); default: `[app] crops`
+                 device:str|torch.device|None=None, # where the model runs; default: where it is
+                 zoom:float|None=None, # a big photo is seen at up to `zoom` x the input size (`view_size`); default: `[app] zoom`
+                ):
+        self.info, self.model, self.vocab = info or {}, learn.model.eval(), list(learn.dls.vocab)
+        if hasattr(self.model, 'families'): self.model.parts = True  # a `FamilyPrior`: ImageNet's family probabilities too, for `Answers`
+        self.resize = next(t for t in learn.dls.after_item.fs if isinstance(t, Resize))
+        norm = normalize_of(learn.dls)
+        self.mean, self.std = norm.mean.cpu().view(1, 3, 1, 1), norm.std.cpu().view(1, 3, 1, 1)
+        self.size, self.crops = self.resize.size[0], ifnone(crops, settings().app.crops)
+        self._set_zoom(zoom); self._resizes = {}
+        self._calibrate(self.info)
+        self.device = next(self.model.parameters()).device
+        self.to(ifnone(device, self.device))
+
+    def to(self, device) -> LearnerAnswers:
+        "Run the model on `device` (e.g. 'cuda'; on ZeroGPU, call it inside the `@spaces.GPU` function); images are still decoded on the CPU."
+        device = torch.device(device)
+        if device != self.device:
+            # channels_last: the memory layout a GPU's convolutions are fastest in; answers stay float32, as calibrated
+            self.model.to(device, memory_format=torch.channels_last if device.type == 'cuda' else torch.contiguous_format)
+            self.device = device
+        return self
+
+    def _tensor(self, img:Image.Image, size:int|None=None) -> torch.Tensor:
+        "`img` resized to `size` (default: the model's) as the learner's `Resize` does in validation, as a 3xSxS tensor in [0, 1]."
+        size = ifnone(size, self.size)
+        if size not in self._resizes: self._resizes[size] = self.resize if size == self.size else Resize(size, self.resize.method, self.resize.pad_mode, self.resize.resamples)
+        return image_tensor(self._resizes[size](img, split_idx=1))
+
+    def load(self, src, crops:bool|None=None) -> torch.Tensor:
+        "`src` (a path, bytes or image) opened, as a Vx3xSxS tensor in [0, 1] of its `views` (V = 1 without `crops`) at their `view_size` S."
+        vs, size = self._views(src, crops)
+        return torch.stack([self._tensor(v, size) for v in vs])
+
+    def normalized(self, xs:list[torch.Tensor]) -> torch.Tensor:
+        "The loaded views `xs`, all of one size, as one normalised batch on the model's device."
+        x = ((torch.cat(xs) - self.mean) / self.std).to(self.device)
+        return x.contiguous(memory_format=torch.channels_last) if self.device.type == 'cuda' else x
+
+    def _forward(self, xs:list[torch.Tensor]) -> np.ndarray:
+        "The logits (float64) of the views `xs`, all of one size, in one forward pass."
+        with torch.inference_mode(): return self.model(self.normalized(xs)).double().cpu().numpy()

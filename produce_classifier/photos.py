@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 from fastcore.basics import ifnone
 from .settings import UserError, settings
 from .core import family
-from .data import image_extensions, image_files
+from .data import image_files, read_labelled
 from .core import write_json
 from .core import open_image
 from .inference import Predictor
@@ -22,19 +22,10 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplit
 __all__ = ['read_photos', 'photo_metrics', 'contact_sheet', 'evaluate_photos', 'textbook_learner']
 
 # %% ../nbs/10_photos.ipynb #e4bf5487
-def read_photos(path:str|Path, # a folder with a labels.csv (file,family), or with one folder per family
+def read_photos(path:str|Path, # a folder with a labels.csv (file,family), or with one folder per family or class
                ) -> list[tuple[Path, str]]:
-    "(photo, family) for every labelled photo in `path`: its row in labels.csv, else its folder's family."
-    path = Path(path)
-    if not path.is_dir(): raise UserError(f"{path} is not a folder: give a folder of family folders, or one with a labels.csv (file,family).")
-    if (path/'labels.csv').exists():
-        with open(path/'labels.csv', newline='') as f: rows = list(csv.DictReader(f))
-        if not rows or not {'file', 'family'} <= set(rows[0]): raise UserError(f"{path/'labels.csv'} needs the columns file and family: add a header line 'file,family'.")
-        return [(path/r['file'], r['family']) for r in rows]
-    # a folder named after a class (`Apple Red 1`, as the app's flags are kept) stands for its family
-    items = [(f, family(d.name)) for d in sorted(path.iterdir()) if d.is_dir() for f in sorted(d.iterdir()) if f.suffix.lower() in image_extensions]
-    if not items: raise UserError(f"No labelled photos in {path}: put each family's photos in a folder named after it, or add a labels.csv (file,family).")
-    return items
+    "(photo, family) for every labelled photo in `path` (`read_labelled`): a class label (`Apple Red 1`, as the app's flags are kept) stands for its family."
+    return [(f, family(label)) for f, label in read_labelled(path)]
 
 # %% ../nbs/10_photos.ipynb #8cb692c0
 def _answer_family(label:str) -> str|None:
@@ -77,7 +68,7 @@ def _classify(pred:Predictor, items:list, threshold:float|None, bs:int=16) -> tu
             except UserError: unreadable.append(str(f))
         for (f, fam), a in zip(ok, pred.answer(xs, threshold=threshold)):
             (best, p), said = next(iter(a['confidences'].items())), a['label']
-            rows.append(dict(file=str(f), family=fam, guess=family(best), answer=_answer_family(said), said=said, probability=p))
+            rows.append(dict(file=str(f), family=fam, guess=family(best), answer=a['family'], said=said, probability=p))
     return rows, unreadable
 
 def _per_family(rows:list[dict]) -> list[dict]:

@@ -18,8 +18,8 @@ class UserError(Exception):
 # %% ../nbs/00_settings.ipynb #81f78102
 DEFAULTS = {
     'data': dict(kaggle_handle='moltean/fruits', kaggle_version=100, dir='data', size=100, valid_pct=0.2),
-    'train': dict(arch='resnet34', epochs=5, freeze_epochs=1, bs=64, seed=42, pretrained=True, lr_find_iters=100, bg_p=0.5, bg_dir='', outlier_n=4, composite_p=0.5, finetune=False, wise=0.5, prior=0.5),
-    'app': dict(model_path='models/model.pkl', model_repo='', model_revision='', top_k=5, threshold=0.5, photo_threshold=0.8, crops=True, zoom=2.0, log_dir='', log_max_mb=10.0),
+    'train': dict(arch='resnet34', epochs=5, freeze_epochs=1, bs=64, seed=42, pretrained=True, lr_find_iters=100, bg_p=0.5, bg_dir='', outlier_n=4, composite_p=0.5, finetune=False, wise=0.5, prior=0.5, photo_weight=1.0),
+    'app': dict(model_path='models/model.pkl', model_repo='', model_revision='', top_k=5, threshold=0.5, photo_threshold=0.8, crops=True, zoom=2.0, log_dir='', log_max_mb=10.0, target_accuracy=0.9),
 }
 
 # %% ../nbs/00_settings.ipynb #c30908ca
