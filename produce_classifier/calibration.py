@@ -14,11 +14,13 @@ from PIL import Image, ImageDraw, ImageFont
 from fastai.vision.all import Callback, Pipeline, Resize, noop
 from .backgrounds import (TRAIN_BACKGROUNDS, NON_PRODUCE_TEXTURES, ShiftBackground, backgrounds,
                                            image_tensor)
+from .core import verdict
 from .data import image_size, normalize_of
 
 # %% auto #0
-__all__ = ['NON_PRODUCE_BENCHMARK', 'ZOOM', 'non_produce_jpegs', 'make_non_produce', 'non_produce_benchmark', 'non_produce_batch',
-           'OutlierExposure', 'fit_temperature', 'pick_threshold', 'top_conf', 'calibrate']
+__all__ = ['NON_PRODUCE_BENCHMARK', 'ZOOM', 'THRESHOLDS', 'non_produce_jpegs', 'make_non_produce', 'non_produce_benchmark',
+           'non_produce_batch', 'OutlierExposure', 'fit_temperature', 'pick_threshold', 'top_conf', 'calibrate',
+           'threshold_curve']
 
 # %% ../nbs/04_calibration.ipynb #a968b332
 def _object(rng:np.random.Generator, size:int):
@@ -200,3 +202,17 @@ def calibrate(learn, refuse:float=0.95, seed:int=0,
     floor = lambda out: float(torch.quantile(out.double().logsumexp(1), below_floor))
     zoomed = floor(_logits(learn, _shifted(learn, seed, round(zoom * image_size(learn.dls, 100))))[0])
     return dict(temperature=T, threshold=pick_threshold(conf_in, conf_out, refuse), energy_floor=floor(out_in), zoom=zoom, zoomed_energy_floor=zoomed)
+
+# %% ../nbs/04_calibration.ipynb #031d284a
+THRESHOLDS = [round(0.5 + 0.01 * i, 2) for i in range(50)]  # where a photo threshold may lie: from even odds to 0.99
+
+def threshold_curve(tops:list[list[tuple[str, float]]], # each photo's top (class, probability) pairs, as `Answers` ranks them
+                    familiar:list[bool], # whether each photo's energy is above the model's floor (see `Answers.answer`)
+                    families:list[str], # each photo's true family
+                   ) -> list[dict]:
+    "At each of `THRESHOLDS`: how many photos `verdict` answers, and how many of those it answers with the right family."
+    out = []
+    for t in THRESHOLDS:
+        said = [verdict(top, t, f)['family'] for top, f in zip(tops, familiar)]
+        out.append(dict(threshold=t, answered=sum(s is not None for s in said), right=sum(s == fam for s, fam in zip(said, families))))
+    return out

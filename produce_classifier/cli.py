@@ -30,7 +30,7 @@ def _summary(out) -> str:
             f"Test accuracy {m['test_accuracy']:.3f} on {m['n_test']} images.")
 
 _TRAIN = ['arch', 'size', 'bs', 'epochs', 'freeze_epochs', 'lr', 'lr_find_iters', 'seed', 'pretrained', 'finetune', 'wise', 'prior',
-          'composite_p', 'outlier_n', 'out', 'resume', 'keep_checkpoints']  # `train`'s own flags
+          'composite_p', 'outlier_n', 'photos', 'photo_weight', 'out', 'resume', 'keep_checkpoints']  # `train`'s own flags
 _DLS = ['classes', 'max_per_class', 'bg_p', 'bg_dir']  # `get_dls`'s, passed through `train`
 
 def _train(args):
@@ -168,7 +168,7 @@ def _probability(s:str) -> float:
 def _train_flags(t, cfg):
     t.add_argument('--data', help=_DATA_HELP)
     defaults = {**{k: cfg.train[k] for k in _TRAIN + _DLS if k in cfg.train and k != 'composite_p'}, 'size': cfg.data.size, 'bg_dir': cfg.train.bg_dir or None}
-    add_flags(t, 'train', 'train', _TRAIN, defaults)
+    add_flags(t, 'train', 'train', _TRAIN, defaults, photos=dict(metavar='DIR'))
     add_flags(t, 'data', 'get_dls', _DLS, defaults, classes=dict(metavar='CLASS'))
 
 _EVALUATE = ['out', 'tta', 'bs', 'shifted']

@@ -4,7 +4,9 @@
 
 # %% ../nbs/06_train.ipynb #b2e56c7f
 from __future__ import annotations
-import datetime, hashlib, json, os, shutil, sys, tempfile, time
+import datetime, difflib, hashlib, itertools, json, os, random, shutil, sys, tempfile, time
+from collections import Counter
+import numpy as np
 from pathlib import Path
 import torch
 import torch.nn as nn
@@ -12,11 +14,12 @@ import torch.nn.functional as F
 import matplotlib
 from fastcore.basics import ifnone
 from .settings import UserError, settings
-from .core import file_sha256, write_json, write_text
-from .data import get_dls, image_files, image_size, make_synthetic, normalize_of, test_dl
-from .calibration import ZOOM, OutlierExposure, calibrate, non_produce_batch
-from .model import FamilyPrior, imagenet_classifier, make_learner
+from .core import NOT_PRODUCE, curve_threshold, family, file_sha256, write_json, write_text
+from .data import get_dls, image_files, image_size, make_synthetic, normalize_of, read_labelled, test_dl
+from .calibration import ZOOM, OutlierExposure, calibrate, non_produce_batch, threshold_curve
+from .model import FamilyPrior, LearnerAnswers, imagenet_classifier, make_learner
 from fastai.vision.all import (Callback, CancelFitException, valley, CSVLogger, ProgressCallback, noop, Learner, set_seed)
+from fastcore.basics import groupby
 import fastai, torchvision
 from filelock import FileLock
 from fastprogress.fastprogress import format_time
@@ -24,7 +27,8 @@ import produce_classifier
 
 # %% auto #0
 __all__ = ['GENTLE_LR', 'fit_probe', 'wise_ft', 'save_checkpoint', 'Checkpoint', 'History', 'print_row', 'LineProgress', 'export',
-           'save_examples', 'train', 'demo', 'tiny_model']
+           'save_examples', 'photo_targets', 'hold_out', 'head_inputs', 'fit_head', 'photo_set', 'learn_photos',
+           'calibrate_photos', 'train', 'demo', 'tiny_model']
 
 # %% ../nbs/06_train.ipynb #f5bec4b6
 def _pooled(body:nn.Module, x:torch.Tensor) -> torch.Tensor:
@@ -183,6 +187,194 @@ def save_examples(root:str|Path, dest:str|Path, vocab:list[str], n:int=2, seed:i
     tmp.rename(dest)
     return dest
 
+# %% ../nbs/06_train.ipynb #5607ed33
+def _names(l:str) -> set[str]: return {l.strip().lower(), family(l).lower(), family(l.strip().title()).lower()}
+
+def photo_targets(labels:list[str], # each photo's label: a class, a family or `Not produce`
+                  vocab:list[str], # the classes the model learns
+                 ) -> torch.Tensor:
+    "(photos, classes) mask of the classes each label is right for: its class, its family's classes, none for `Not produce`."
+    classes, fams = {v.lower(): i for i, v in enumerate(vocab)}, [family(v).lower() for v in vocab]
+    M, bad = torch.zeros(len(labels), len(vocab), dtype=torch.bool), []
+    for r, l in enumerate(labels):
+        names = _names(l)
+        if l.strip().lower() in classes: M[r, classes[l.strip().lower()]] = True
+        elif NOT_PRODUCE.lower() in names: continue
+        elif fam := next((f for f in fams if f in names), None): M[r] = torch.tensor([f == fam for f in fams])
+        else: bad.append(l)
+    if bad:
+        close = difflib.get_close_matches(bad[0], sorted({*vocab, *map(family, vocab), NOT_PRODUCE}), 3, 0.5)
+        more = f" (and {len(set(bad)) - 1} other labels)" if len(set(bad)) > 1 else ''
+        raise UserError(f"The photo label {bad[0]!r}{more} is neither a class nor a family of this dataset"
+                        f"{' (closest: ' + ', '.join(close) + ')' if close else ''}: rename its folder or labels.csv row, or use {NOT_PRODUCE!r}.")
+    return M
+
+# %% ../nbs/06_train.ipynb #617b898c
+def hold_out(labels:list[str], # each photo's label, in file order
+             pct:float=0.2, # share of each family's photos held out
+             seed:int=0,
+             least:int=5, # a family with fewer photos is all trained on
+            ) -> list[bool]:
+    "Which photos to hold out: for each family with at least `least` photos, a seeded contiguous run of `pct` of them."
+    rng, out = random.Random(seed), [False] * len(labels)
+    for idx in groupby(range(len(labels)), lambda i: family(labels[i])).values():
+        k = int(pct * len(idx)) if len(idx) >= least else 0
+        start = rng.randrange(len(idx) - k + 1)
+        for i in idx[start:start + k]: out[i] = True
+    return out
+
+# %% ../nbs/06_train.ipynb #ba0c5962
+def _last_linear(learn:Learner) -> nn.Linear: return [m for m in learn.model[1].modules() if isinstance(m, nn.Linear)][-1]
+
+def head_inputs(learn:Learner, batches) -> tuple[torch.Tensor, torch.Tensor|None]:
+    "For normalised image `batches`: the inputs of the head's last `Linear` layer, and the model's weighted log family prior (None without one)."
+    model, lin, got, X, P = learn.model.eval(), _last_linear(learn), [], [], []
+    prior = isinstance(model, FamilyPrior) and model.weight
+    hook = lin.register_forward_pre_hook(lambda m, a: got.append(a[0].float().as_subclass(torch.Tensor).cpu()))
+    try:
+        with torch.no_grad():
+            for x in batches:
+                f = model[0](x); model[1](f); X.append(got.pop())
+                if prior: P.append((model.weight * model.prior(*model.families(f)).log()).float().as_subclass(torch.Tensor).cpu())
+    finally: hook.remove()
+    return torch.cat(X), torch.cat(P) if prior else None
+
+def fit_head(learn:Learner,
+             studio:tuple, # (inputs, prior, targets) of Fruits-360 images (`head_inputs`)
+             photos:tuple|None=None, # (inputs, prior, mask of the classes right for each view, weight of each view)
+             outliers:tuple|None=None, # (inputs, prior) of non-produce images, taught "not sure"
+             weight:float=1., # of the photos' loss beside Fruits-360's
+             oe:float=0.5, wd:float=1e-2, max_iter:int=200,
+            ) -> float:
+    "Fit the head's last `Linear` layer again on frozen features of Fruits-360, labelled photos and non-produce images; return the loss."
+    lin, (Xs, Ps, Ys) = _last_linear(learn), studio
+    w0, biased = lin.weight.detach().float().cpu(), lin.bias is not None  # fastai's own heads end in a Linear without bias
+    mu, sd = Xs.mean(0) if biased else torch.zeros(Xs.shape[1]), Xs.std(0) + 1e-6
+    W = (w0 * sd).requires_grad_()  # in standardised coordinates, from where the head is
+    b = (lin.bias.detach().float().cpu() + w0 @ mu).requires_grad_() if biased else torch.zeros(len(w0))
+    z = lambda X, P: ((X - mu) / sd) @ W.T + b + (0 if P is None else P)
+    opt = torch.optim.LBFGS([W, b] if biased else [W], lr=1, max_iter=max_iter, history_size=20, line_search_fn='strong_wolfe')
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(z(Xs, Ps), Ys) + wd * W.pow(2).sum()
+        if photos:
+            Xp, Pp, M, wv = photos; lp = z(Xp, Pp).log_softmax(-1)
+            known = M.any(1)  # `Not produce` views allow no class: cross-entropy to uniform
+            per = torch.where(known, -lp.masked_fill(~(M | ~known[:, None]), -torch.inf).logsumexp(-1), -lp.mean(-1))
+            loss = loss + weight * (wv * per).sum()
+        if outliers: loss = loss - oe * z(*outliers).log_softmax(-1).mean()
+        loss.backward()
+        return loss
+    opt.step(closure)
+    loss = float(closure().detach())
+    with torch.no_grad():
+        lin.weight.copy_((W / sd).to(lin.weight))
+        if biased: lin.bias.copy_((b - (W / sd) @ mu).to(lin.bias))
+    return loss
+
+# %% ../nbs/06_train.ipynb #42278682
+def photo_set(folders:list, # folders of labelled photos (`read_labelled`)
+              vocab:list[str], pct:float=0.2, seed:int=0) -> dict:
+    "The photos of `folders`, the classes each is right for (`photo_targets`) and which are held out (`hold_out`)."
+    folders = [folders] if isinstance(folders, (str, Path)) else list(folders)
+    items = [it for d in folders for it in read_labelled(d)]
+    labels = [l for _, l in items]
+    return dict(folders=[str(Path(d).absolute()) for d in folders], items=items, targets=photo_targets(labels, vocab),
+                held=hold_out(labels, pct, seed))
+
+def _model_key(model:nn.Module) -> str:
+    "A digest of `model`'s weights: features computed with them can be reused."
+    h = hashlib.sha256()
+    for k, v in model.state_dict().items(): h.update(k.encode()); h.update(v.detach().float().cpu().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+def _save(obj, fn:Path):
+    "`torch.save` `obj` to `fn` atomically."
+    torch.save(obj, part := fn.with_name(f'.{fn.name}.partial')); os.replace(part, fn)
+
+def _cached(fn:Path|None, make):
+    "What `fn` holds, else `make()`, saved to `fn` where there is one."
+    if fn is not None and fn.is_file(): return torch.load(fn)
+    out = make()
+    if fn is not None: _save(out, fn)
+    return out
+
+def _studio_features(learn:Learner, seed:int) -> tuple:
+    "Head inputs, prior and targets of the training images: once as training sees them (augmented), once plain."
+    dls, ys = learn.dls, []
+    def batches(dl):
+        for xb, yb in dl: ys.append(yb.as_subclass(torch.Tensor).cpu()); yield xb
+    set_seed(seed)
+    X, P = head_inputs(learn, itertools.chain(batches(dls.train), batches(dls.test_dl(dls.train.items, with_labels=True))))
+    return X, P, torch.cat(ys)
+
+def _outlier_features(learn:Learner, seed:int, n:int=512) -> tuple:
+    "Head inputs and prior of `n` non-produce images (`non_produce_batch`)."
+    norm, dev = normalize_of(learn.dls), learn.dls.device
+    return head_inputs(learn, ((x.to(dev) - norm.mean) / norm.std for x in non_produce_batch(n, image_size(learn.dls), seed=seed).split(64)))
+
+# %% ../nbs/06_train.ipynb #58826fda
+def _answers(learn:Learner, cal:dict, zoom:float) -> LearnerAnswers:
+    "`learn`'s answers as the app gives them, with calibration `cal`, every photo seen whole and as tiles."
+    return LearnerAnswers(learn, dict(calibration=dict(cal, zoom=zoom)), crops=True, zoom=zoom)
+
+def _photo_views(learn:Learner, items:list, M:torch.Tensor, zoom:float, cache:dict) -> tuple:
+    "Head inputs, prior, allowed classes and weight of every view of the readable photos `items`; their sha256 and labels; the unreadable files."
+    la, Xs, Ps, Ms, used, bad = _answers(learn, {}, zoom), [], [], [], [], []
+    try:
+        for (f, label), m in zip(items, M):
+            try:
+                sha = file_sha256(f)
+                if sha not in cache: cache[sha] = head_inputs(learn, [la.normalized([la.load(f)])])
+            except (OSError, UserError): bad.append(str(f)); continue
+            X, P = cache[sha]
+            Xs.append(X); Ps.append(P); Ms.append(m.expand(len(X), -1)); used.append(dict(sha256=sha, label=label))
+    finally: learn.model.parts = False  # `LearnerAnswers` asked a `FamilyPrior` for its parts: training wants logits alone
+    if not used: return None, used, bad
+    wv = torch.cat([torch.full((len(X),), 1 / (len(X) * len(Xs))) for X in Xs])  # each photo counts once, however many views
+    return (torch.cat(Xs), torch.cat(Ps) if Ps[0] is not None else None, torch.cat(Ms), wv), used, bad
+
+def learn_photos(learn:Learner, shots:dict, # `photo_set`
+                 seed:int=0, zoom:float=ZOOM, # the side the app sees a photo's views at, as a multiple of the input size
+                 weight:float=1., # of the photos' loss beside Fruits-360's
+                 cache_dir:Path|None=None, # where features are kept for a later run on the same network
+                ) -> dict:
+    "Fit `learn`'s head again with the photos of `shots` that are not held out (`fit_head`); return what was trained on."
+    key = _model_key(learn.model)
+    train = [i for i, h in enumerate(shots['held']) if not h]
+    fn = cache_dir/f'photo-features-{key}.pt' if cache_dir else None
+    cache = torch.load(fn) if fn and fn.is_file() else {}
+    photos, used, bad = _photo_views(learn, [shots['items'][i] for i in train], shots['targets'][train], zoom, cache)
+    if fn: _save(cache, fn)
+    if photos is None: raise UserError(f"None of the {len(train)} photos to train on could be opened ({bad[0]}, ...): check the files in {', '.join(shots['folders'])}.")
+    studio = _cached(cache_dir and cache_dir/f'studio-features-{key}-{seed}.pt', lambda: _studio_features(learn, seed))
+    outliers = _cached(cache_dir and cache_dir/f'outlier-features-{key}-{seed}.pt', lambda: _outlier_features(learn, seed))
+    loss = fit_head(learn, studio, photos, outliers, weight)
+    return dict(used=used, unreadable=bad, loss=loss)
+
+# %% ../nbs/06_train.ipynb #891bef7a
+def calibrate_photos(learn:Learner, cal:dict, # `calibrate`'s studio calibration of `learn`
+                     items:list[tuple[Path, str]], # held-out (photo, family) pairs
+                     zoom:float=ZOOM) -> tuple[dict, dict]:
+    "`cal` with the threshold curve of the held-out photos and the big photos' energy floor below 98% of them; their metrics."
+    la, xs, fams, bad = _answers(learn, cal, zoom), [], [], []
+    try:
+        for f, fam in items:
+            try: xs.append(la.load(f)); fams.append(fam)
+            except UserError: bad.append(str(f))
+        if not xs: return cal, dict(n_photos=0, unreadable=bad)
+        p, e = la.scores(xs)
+    finally: learn.model.parts = False
+    cal = dict(cal, studio_zoomed_energy_floor=cal['zoomed_energy_floor'],
+               zoomed_energy_floor=min(cal['zoomed_energy_floor'], float(np.quantile(e, 0.02))))
+    la._calibrate(dict(calibration=cal))
+    familiar = [ei >= la.floor(x.shape[-1]) for ei, x in zip(e, xs)]
+    cal['photo_curve'] = curve = threshold_curve(la._top(p, la._k(None)), familiar, fams)
+    at = next(r for r in curve if r['threshold'] == curve_threshold(curve, settings().app.target_accuracy))
+    return cal, dict(n_photos=len(xs), family_accuracy=float(np.mean([family(la.vocab[i]) == f for i, f in zip(p.argmax(1), fams)])),
+                     photo_threshold=at['threshold'], answered=at['answered'] / len(xs),
+                     accuracy_answered=at['right'] / at['answered'] if at['answered'] else None, unreadable=bad)
+
 # %% ../nbs/06_train.ipynb #4f029add
 def _probe(learn:Learner, passes:int, state:dict, outliers:bool, seed:int, keep:bool=False):
     "The probe phase: `fit_probe`, its row of the training table (printed and in `history.csv`), and its checkpoint: `probe` to `keep` for a fine-tune, else `best`."
@@ -279,23 +471,43 @@ def _wise_ft(learn:Learner, alpha:float, state:dict):
     with learn.no_bar(), learn.no_logging(): valid_loss, acc = map(float, learn.validate())
     state['best_metrics'] = dict(state.get('best_metrics', {}), valid_loss=valid_loss, accuracy=acc)
 
-def _finish(learn:Learner, root:Path, a:dict, state:dict, out:Path, fit_seconds:float, **kwargs):
-    "The best epoch restored (or the WiSE-FT network), the ImageNet prior added, the Test split measured, calibrated, exported with examples beside it."
+def _provenance(shots:dict, seen:dict, held_metrics:dict, weight:float) -> dict:
+    "What `model.json` says of the photos that trained the model: folders, counts per family, sha256 of each, held out or not."
+    bad = held_metrics.get('unreadable', [])
+    held = [(f, l) for (f, l), h in zip(shots['items'], shots['held']) if h and str(f) not in bad]
+    return dict(folders=shots['folders'], weight=weight, trained=dict(Counter(family(u['label']) for u in seen['used'])),
+                held_out=dict(Counter(family(l) for _, l in held)), unreadable=seen['unreadable'] + bad,
+                files=[dict(u, held_out=False) for u in seen['used']] + [dict(sha256=file_sha256(f), label=l, held_out=True) for f, l in held])
+
+def _finish(learn:Learner, root:Path, a:dict, state:dict, out:Path, fit_seconds:float, shots:dict|None=None,
+            photo_weight:float=1., **kwargs):
+    "The best epoch restored (or the WiSE-FT network), the ImageNet prior added, the head fitted again with `shots`' photos, the Test split measured, calibrated, exported with examples beside it."
     if a['wise']: _wise_ft(learn, a['wise'], state)
     else: learn.load('best', with_opt=False)
     dls = learn.dls
     if a['prior']: learn.model = FamilyPrior(learn.model, imagenet_classifier(a['arch']), list(dls.vocab), a['prior'])
+    # a big photo's views are zoomed for networks that learned ImageNet at 224 px; one trained from scratch knows only its input size
+    zoom = ZOOM if a['pretrained'] else 1
+    if shots: seen = learn_photos(learn, shots, a['seed'], zoom, photo_weight, out.parent/'checkpoints')
     tdl = test_dl(dls, root, **{k: v for k, v in kwargs.items() if k in ('classes', 'max_per_class')})
     with learn.no_bar(), learn.no_logging(): test_loss, test_acc = learn.validate(dl=tdl)
     cfgd = settings().data
-    # a big photo's views are zoomed for networks that learned ImageNet at 224 px; one trained from scratch knows only its input size
-    cal = calibrate(learn, seed=a['seed'], zoom=ZOOM if a['pretrained'] else 1)
+    cal, info = calibrate(learn, seed=a['seed'], zoom=zoom), {}
+    if shots:
+        held = [(f, family(l)) for (f, l), h in zip(shots['items'], shots['held']) if h]
+        cal, held_metrics = calibrate_photos(learn, cal, held, zoom) if held else (cal, {})
+        info = dict(photos=_provenance(shots, seen, held_metrics, photo_weight), photo_metrics=held_metrics)
+        if bad := info['photos']['unreadable']:
+            print(f"Skipped {len(bad)} photos that could not be opened: {', '.join(Path(b).name for b in bad[:10])}{' ...' if len(bad) > 10 else ''}", flush=True)
+        print(f"Photos: trained on {len(seen['used'])}, held out {held_metrics.get('n_photos', 0)}" + (
+              f": family accuracy {held_metrics['family_accuracy']:.1%}, answered {held_metrics['answered']:.1%} at "
+              f"{held_metrics['photo_threshold']:.2f}" if held_metrics.get('n_photos') else ''), flush=True)
     export(learn, out, dict(calibration=cal, arch=a['arch'], pretrained=a['pretrained'], seed=a['seed'], lr=ifnone(state['lr'], GENTLE_LR if a['wise'] else None), epochs=a['epochs'],
                             freeze_epochs=a['freeze_epochs'], finetune=a['finetune'], wise=a['wise'], prior=a['prior'], composite_p=a['composite_p'],
                             class_counts=_class_counts(dls),
                             metrics=dict(**state.get('best_metrics', {}), test_loss=float(test_loss), test_accuracy=float(test_acc), n_test=len(tdl.items)),
                             dataset=dict(root=str(Path(root).absolute()), kaggle_handle=cfgd.kaggle_handle, kaggle_version=cfgd.kaggle_version),
-                            fit_seconds=round(fit_seconds, 2)))
+                            fit_seconds=round(fit_seconds, 2), **info))
     save_examples(root, out.parent/'examples', list(dls.vocab), seed=a['seed'])
 
 # %% ../nbs/06_train.ipynb #253fe412
@@ -318,19 +530,23 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
           wise:float|None=None, # pretrained, without `finetune`: after the probe, fine-tune every layer gently and keep the network this share of the way from the probe to it (WiSE-FT; 0: the probe alone); default: `[train] wise`
           prior:float|None=None, # pretrained: weight of the body's own ImageNet classifier as a family prior (0: none); default: `[train] prior`
           composite_p:float|None=None, # share of training images made into composites; default: `[train] composite_p` pretrained, else 0
+          photos:list|str|Path|None=None, # folders of labelled real photos (`read_labelled`) the head also learns from, `valid_pct` of them held out to set the photo threshold
+          photo_weight:float|None=None, # weight of the photos' loss beside Fruits-360's; default: `[train] photo_weight`
           **kwargs, # passed to `get_dls`: `classes`, `max_per_class`, `valid_pct`, `num_workers`
          ) -> Learner:
-    "Train a classifier on `root` and export it to `out`; return the `Learner`."
+    "Train a classifier on `root` (and labelled real `photos`) and export it to `out`; return the `Learner`."
     a = _asked(arch, size, epochs, freeze_epochs, seed, pretrained, finetune, prior, composite_p, wise)
     out = Path(out).absolute(); ckpt = out.parent/'checkpoints'
     state = _saved_state(ckpt, resume, a)
     learn = _learner(root, a, bs, out, progress, **kwargs)
+    # photos read and their labels checked before any training: a typo in a folder name is one sentence now, not after an hour
+    shots = photo_set(photos, list(learn.dls.vocab), kwargs.get('valid_pct', settings().data.valid_pct), a['seed']) if photos else None
     if state is None:
         ckpt.mkdir(parents=True, exist_ok=True)
         if lr is None and not _head_only(a): lr = _lr_find(learn, ifnone(lr_find_iters, settings().train.lr_find_iters), out.parent/'lr_find.png')
         state = dict(lr=lr, **a)
     fit_seconds = _fit(learn, a, state, resume, ifnone(outlier_n, settings().train.outlier_n), out)
-    _finish(learn, root, a, state, out, fit_seconds, **kwargs)
+    _finish(learn, root, a, state, out, fit_seconds, shots, ifnone(photo_weight, settings().train.photo_weight), **kwargs)
     if not keep_checkpoints: shutil.rmtree(ckpt, ignore_errors=True)  # the run is finished: nothing left to resume
     return learn
 
