@@ -184,7 +184,7 @@ def read_labelled(path:str|Path, # a folder with a labels.csv (file,family or fi
                  ) -> list[tuple[Path, str]]:
     "(photo, label) for every labelled photo in `path`, in file order: its row in labels.csv, else its folder's name."
     path = Path(path)
-    if not path.is_dir(): raise UserError(f"{path} is not a folder: give a folder of family (or class) folders, or one with a labels.csv (file,family).")
+    if not path.is_dir(): raise UserError(f"{path} is not a folder: give a folder of family folders, or one with a labels.csv (file,family).")
     if (path/'labels.csv').exists():
         with open(path/'labels.csv', newline='') as f: rows = list(csv.DictReader(f))
         col = next((c for c in ('family', 'label') if rows and c in rows[0]), None)
