@@ -324,6 +324,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                             'produce_classifier/model.py'),
                                           'produce_classifier.model.LearnerAnswers.normalized': ( 'model.html#learneranswers.normalized',
                                                                                                   'produce_classifier/model.py'),
+                                          'produce_classifier.model.LearnerAnswers.release': ( 'model.html#learneranswers.release',
+                                                                                               'produce_classifier/model.py'),
                                           'produce_classifier.model.LearnerAnswers.to': ( 'model.html#learneranswers.to',
                                                                                           'produce_classifier/model.py'),
                                           'produce_classifier.model._weights_error': ( 'model.html#_weights_error',

@@ -141,6 +141,10 @@ class LearnerAnswers(Answers):
         self.device = next(self.model.parameters()).device
         self.to(ifnone(device, self.device))
 
+    def release(self):
+        "Hand the network back to training: a `FamilyPrior` answers its logits alone again."
+        if hasattr(self.model, 'families'): self.model.parts = False
+
     def to(self, device) -> LearnerAnswers:
         "Run the model on `device` (e.g. 'cuda'; on ZeroGPU, call it inside the `@spaces.GPU` function); images are still decoded on the CPU."
         device = torch.device(device)

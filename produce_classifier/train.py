@@ -329,7 +329,7 @@ def _photo_views(learn:Learner, items:list, M:torch.Tensor, zoom:float, cache:di
             except (OSError, UserError): bad.append(str(f)); continue
             X, P = cache[sha]
             Xs.append(X); Ps.append(P); Ms.append(m.expand(len(X), -1)); used.append(dict(sha256=sha, label=label))
-    finally: learn.model.parts = False  # `LearnerAnswers` asked a `FamilyPrior` for its parts: training wants logits alone
+    finally: la.release()
     if not used: return None, used, bad
     wv = torch.cat([torch.full((len(X),), 1 / (len(X) * len(Xs))) for X in Xs])  # each photo counts once, however many views
     return (torch.cat(Xs), torch.cat(Ps) if Ps[0] is not None else None, torch.cat(Ms), wv), used, bad
@@ -364,7 +364,7 @@ def calibrate_photos(learn:Learner, cal:dict, # `calibrate`'s studio calibration
             except UserError: bad.append(str(f))
         if not xs: return cal, dict(n_photos=0, unreadable=bad)
         p, e = la.scores(xs)
-    finally: learn.model.parts = False
+    finally: la.release()
     cal = dict(cal, studio_zoomed_energy_floor=cal['zoomed_energy_floor'],
                zoomed_energy_floor=min(cal['zoomed_energy_floor'], float(np.quantile(e, 0.02))))
     la._calibrate(dict(calibration=cal))
