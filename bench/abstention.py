@@ -13,9 +13,8 @@ import argparse, statistics, tempfile, time, warnings
 from collections import Counter
 from pathlib import Path
 warnings.filterwarnings('ignore')
-import numpy as np
 import torch
-from produce_classifier.core import family, verdict
+from produce_classifier.core import family
 from produce_classifier.inference import Predictor
 from produce_classifier.photos import read_photos
 from produce_classifier.calibration import non_produce_benchmark
@@ -23,22 +22,20 @@ from produce_classifier.train import train
 
 SHARED = Path(__file__).resolve().parents[2]/'shared'
 
-def labels(pred, files, bs=16) -> tuple[list[str], list[str], list[str]]:
-    "The app's headline for each of `files` with the model's energy floor, and without it, and the top class, from one forward pass."
+def labels(pred, files, bs=16) -> tuple[list[dict], list[dict], list[str]]:
+    "The app's answer to each of `files`, the same without the energy floor (the threshold alone), and the top class, from one forward pass."
     on, off, best = [], [], []
     for i in range(0, len(files), bs):
-        p, e = pred.scores([pred.load(f) for f in files[i:i + bs]])
-        for row, energy in zip(p, e):
-            top = [(pred.vocab[j], float(row[j])) for j in np.argsort(-row, kind='stable')[:5]]
-            on.append(verdict(top, pred.threshold, energy >= pred.energy_floor)['label'])
-            off.append(verdict(top, pred.threshold)['label']); best.append(top[0][0])
+        xs = [pred.load(f) for f in files[i:i + bs]]; p, e = pred.scores(xs)
+        on += pred.verdicts(xs, p, e); off += pred.verdicts(xs, p, e, floor=False)
+        best += [pred.vocab[j] for j in p.argmax(1)]
     return on, off, best
 
-def unsure(said): return sum(s.startswith('Not sure') for s in said) / len(said)
+def unsure(said): return sum(a['abstained'] for a in said) / len(said)
 
 def right(said, fams):
     "Share of the answered photos whose answer names the right family."
-    ok = [family(s.removesuffix(' (variety unsure)')) == f for s, f in zip(said, fams) if not s.startswith('Not sure')]
+    ok = [a['family'] == f for a, f in zip(said, fams) if not a['abstained']]
     return sum(ok) / max(len(ok), 1)
 
 def run(a, seed, tmp):
@@ -56,7 +53,7 @@ def run(a, seed, tmp):
     r = dict(refused=unsure(b_on), refused_off=unsure(b_off), answered=1 - unsure(p_on), answered_off=1 - unsure(p_off),
              right=right(p_on, fams), right_off=right(p_off, fams), real=1 - err, per=per)
     r.update(ratio=(1 - r['right']) / err, ratio_off=(1 - r['right_off']) / err)
-    print(f"seed {seed} ({time.time() - t0:.0f} s; threshold {pred.threshold:.3f}, energy floor {pred.energy_floor:.2f}): "
+    print(f"seed {seed} ({time.time() - t0:.0f} s; threshold {pred.threshold:.3f}, photo threshold {pred.photo_threshold:.3f}, energy floor {pred.energy_floor:.2f} (zoomed {pred.zoomed_floor:.2f})): "
           f"non-produce 'not sure' {r['refused']:.1%} (without the floor {r['refused_off']:.1%}) | real photos answered "
           f"{r['answered']:.1%} (without {r['answered_off']:.1%}; drop {100 * (r['answered_off'] - r['answered']):.1f} points), "
           f"right when answered {r['right']:.1%} (without {r['right_off']:.1%}); family accuracy {r['real']:.1%}, "

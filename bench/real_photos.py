@@ -57,7 +57,7 @@ def project(root, photos, arch, size, epochs, freeze_epochs, cap, bs, seed, tmp)
     err_all = 1 - sum(r['guess'] == r['family'] for r in rows) / len(rows)
     pred = Predictor(out, device=dev)
     neg = sorted(get_image_files(make_non_produce(Path(tmp)/f'non-produce-{seed}', n=200, seed=seed + 1000)))
-    refused = sum(a['label'].startswith('Not sure') for a in pred.classify(neg)) / len(neg)  # the app's rule: threshold and energy floor
+    refused = sum(a['abstained'] for a in pred.classify(neg)) / len(neg)  # the app's rule: threshold and energy floor
     return dict(test=meta['metrics']['test_accuracy'], **_family_scores([r['guess'] for r in rows], [r['family'] for r in rows]),
                 answered=m['answered'], acc_answered=m['accuracy_answered'], err_ratio=(1 - m['accuracy_answered']) / err_all,
                 refused=refused, threshold=pred.threshold, photo_threshold=pred.photo_threshold, zoom=m['zoom'],

@@ -15,7 +15,6 @@ right, "not sure" with the right best guess, "not sure" with a wrong one, or con
 import argparse, shutil, tempfile
 from collections import Counter
 from pathlib import Path
-from produce_classifier.core import verdict
 from produce_classifier.evaluate import evaluate, family
 from produce_classifier.inference import Predictor
 from produce_classifier.train import train
@@ -27,8 +26,8 @@ def photos(model, photo_dir) -> Counter:
     pred, kinds = Predictor(model), Counter()
     for name, fams in PHOTOS.items():
         if not (fn := Path(photo_dir)/f'{name}.jpg').exists(): continue
-        top = pred.predict([fn])[0]; label = verdict(top, pred.threshold)['label']
-        right, unsure = family(top[0][0]) in fams, label.startswith('Not sure')
+        a = pred.classify([fn])[0]; label = a['label']  # the app's answer, by the app's rule
+        right, unsure = family(next(iter(a['confidences']))) in fams, a['abstained']
         kind = ('not sure, right guess' if right else 'not sure, wrong guess') if unsure else ('answered right' if right else 'confidently wrong')
         kinds[kind] += 1
         print(f"    {name}: {label}  [{kind}]", flush=True)

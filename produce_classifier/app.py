@@ -79,7 +79,8 @@ def make_classify(pred:Answers, threshold:float|None=None, k:int|None=None,
         said = iter(pred.answer(ok, k, threshold))
         _trim()
         # in a batch a bad upload cannot fail alone: its answer says it is an error, and has no classes
-        answers = [dict(label=f"Error: {x}", confidences={}) if isinstance(x, UserError) else next(said) for x in xs]
+        answers = [dict(label=f"Error: {x}", family=None, abstained=True, error=True, confidences={}) if isinstance(x, UserError)
+                   else next(said) for x in xs]
         if log: log.write([record(p, a, getattr(pred, 'info', {}).get('sha256'), time.perf_counter() - t0, source) for p, a in zip(paths, answers)])
         if len(xs) == 1 and isinstance(xs[0], UserError): raise gr.Error(str(xs[0]), print_exception=False)
         return [answers]

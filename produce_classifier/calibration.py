@@ -4,7 +4,6 @@
 
 # %% ../nbs/04_calibration.ipynb #0bf4e6b0
 from __future__ import annotations
-import shutil, tempfile
 from pathlib import Path
 import numpy as np
 import torch
@@ -14,7 +13,7 @@ from PIL import Image, ImageDraw, ImageFont
 from fastai.vision.all import Callback, Pipeline, Resize, noop
 from .backgrounds import (TRAIN_BACKGROUNDS, NON_PRODUCE_TEXTURES, ShiftBackground, backgrounds,
                                            image_tensor)
-from .core import verdict
+from .core import atomic_dir, verdict
 from .data import image_size, normalize_of
 
 # %% auto #0
@@ -54,8 +53,8 @@ def make_non_produce(dest:str|Path, # folder to create (reused as it is if it ex
     "Write `non_produce_jpegs` to `dest`, for a look at them or for tools that read files."
     dest = Path(dest)
     if dest.exists(): return dest
-    dest.mkdir(parents=True)
-    for i, b in enumerate(non_produce_jpegs(n, size, families, seed)): (dest/f'{i}_{size}.jpg').write_bytes(b)
+    with atomic_dir(dest) as tmp:  # an interrupted run leaves no folder to be reused as if it were whole
+        for i, b in enumerate(non_produce_jpegs(n, size, families, seed)): (tmp/f'{i}_{size}.jpg').write_bytes(b)
     return dest
 
 # %% ../nbs/04_calibration.ipynb #3fedb8b8
@@ -116,11 +115,10 @@ def non_produce_benchmark(dest:str|Path, # folder to create (reused as it is if 
     dest = Path(dest)
     if dest.exists(): return dest
     rng, fams = np.random.default_rng(seed), list(NON_PRODUCE_BENCHMARK.items())
-    tmp = Path(tempfile.mkdtemp(dir=dest.parent if dest.parent.exists() else None, prefix=f'.{dest.name}-'))
-    for i in range(n):
-        name, draw = fams[i % len(fams)]
-        draw(rng, size).save(tmp/f'{name}_{i:03d}.jpg', quality=90)
-    dest.parent.mkdir(parents=True, exist_ok=True); shutil.move(tmp, dest)
+    with atomic_dir(dest) as tmp:
+        for i in range(n):
+            name, draw = fams[i % len(fams)]
+            draw(rng, size).save(tmp/f'{name}_{i:03d}.jpg', quality=90)
     return dest
 
 # %% ../nbs/04_calibration.ipynb #f448a49f

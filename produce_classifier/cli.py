@@ -4,8 +4,9 @@
 
 # %% ../nbs/14_cli.ipynb #381cba80
 from __future__ import annotations
-import argparse, ast, functools, io, sys, tokenize
+import argparse, ast, functools, io, re, sys, tokenize
 from inspect import Parameter
+from fastcore.basics import ifnone
 from pathlib import Path
 import produce_classifier
 from . import __version__
@@ -29,21 +30,17 @@ def _summary(out) -> str:
     return (f"Saved {out} ({meta['arch']}, {len(meta['vocab'])} classes): validation accuracy {m['accuracy']:.3f}, "
             f"Test accuracy {m['test_accuracy']:.3f} on {m['n_test']} images.")
 
-_TRAIN = ['arch', 'size', 'bs', 'epochs', 'freeze_epochs', 'lr', 'lr_find_iters', 'seed', 'pretrained', 'finetune', 'wise', 'prior',
-          'composite_p', 'outlier_n', 'photos', 'photo_weight', 'out', 'resume', 'keep_checkpoints']  # `train`'s own flags
-_DLS = ['classes', 'max_per_class', 'bg_p', 'bg_dir']  # `get_dls`'s, passed through `train`
-
 def _train(args):
     "Train on the dataset and export the model."
     from produce_classifier.data import get_fruits360
     from produce_classifier.train import train
-    train(get_fruits360(args.data), **{k: getattr(args, k) for k in _TRAIN + _DLS})
+    train(get_fruits360(args.data), **{k: getattr(args, k) for k in _flags('train', 'train', ['root']) + _dls_flags()})
     print(_summary(args.out))
 
 def _demo(args):
     "Make the synthetic dataset and train a small model on it from scratch."
     from produce_classifier.train import demo
-    demo(args.data, args.epochs, args.seed, args.out)
+    demo(**{k: getattr(args, k) for k in _flags('train', 'demo')})
     print(_summary(args.out))
 
 # %% ../nbs/14_cli.ipynb #76c93237
@@ -60,7 +57,7 @@ def _evaluate(args):
     "Evaluate a model on the Test split (or on labelled photos) and write the reports."
     if args.photos: return _evaluate_photos(args)
     from produce_classifier.evaluate import evaluate
-    r = evaluate(args.model, args.data, **{k: getattr(args, k) for k in _EVALUATE})
+    r = evaluate(args.model, args.data, **{k: getattr(args, k) for k in _flags('evaluate', 'evaluate', ['model', 'root'])})
     print(f"Test accuracy {r['accuracy']:.4f} (top-5 {r['top5_accuracy']:.4f}, family {r['family_accuracy']:.4f}) "
           f"on {r['n_images']} images of {r['n_classes']} classes; reports in {r['out']}/")
     if (rob := r.get('robustness')):
@@ -81,7 +78,7 @@ def _predict(args):
     for fn in args.images:
         try: results[fn] = pred.classify([fn], args.k, args.threshold)[0]
         except UserError as e: failed += 1; print(f"error: {e}", file=sys.stderr)
-    if args.json: print(json.dumps({fn: dict(verdict=v['label'], top=[dict(label=l, probability=round(p, 4)) for l, p in v['confidences'].items()])
+    if args.json: print(json.dumps({fn: dict(verdict=v['label'], family=v['family'], abstained=v['abstained'], top=[dict(label=l, probability=round(p, 4)) for l, p in v['confidences'].items()])
                                     for fn, v in results.items()}, indent=2))
     else:
         for fn, v in results.items(): print(f"{fn}: {v['label']} | " + ', '.join(f"{l} ({p:.1%})" for l, p in v['confidences'].items()))
@@ -130,27 +127,43 @@ def params(module:str, fn:str) -> dict:
     defaults = [Parameter.empty] * (len(args) - len(defaults)) + [_default(d) if d else Parameter.empty for d in defaults]
     return {a.arg: (ast.unparse(a.annotation) if a.annotation else 'str', d, notes.get(a.lineno, '')) for a, d in zip(args, defaults)}
 
-def _help(doc:str, default) -> str:
-    "A docment as `--help` shows it: its 'default: ...' part only where the flag has no value to show."
-    return doc if default is None else doc.split('; default:')[0]
+def _flags(module:str, fn:str, skip:list[str]=()) -> list[str]:
+    "The arguments of `fn` that are flags: all of them but `skip`."
+    return [a for a in params(module, fn) if a not in skip and a != 'self']
 
-def add_flags(p:argparse.ArgumentParser, module:str, fn:str, names:list[str], defaults:dict|None=None,
+def _dls_flags() -> list[str]:
+    "`get_dls`'s arguments that `train` passes through (`**kwargs`): those `train` does not have itself."
+    return _flags('data', 'get_dls', ['root', *params('train', 'train')])
+
+def _help(doc:str, default) -> str:
+    "A docment as `--help` shows it: the values of the settings it names, or without its default where the flag has one."
+    if default is not None: return doc.split('; default:')[0]
+    cfg = settings()
+    return re.sub(r'`\[(\w+)\] (\w+)`', lambda m: f"{m[0]} ({cfg[m[1]][m[2]]!r})" if m[2] in cfg.get(m[1], {}) else m[0], doc)
+
+def add_flags(p:argparse.ArgumentParser, module:str, fn:str,
+              names:list[str]|None=None, # default: every argument of `fn` (`_flags`)
+              defaults:dict|None=None, # a flag's default where it is not the argument's
               flags:dict|None=None, # a flag spelled other than `--` + the argument's name, e.g. {'revision': '--model-revision'}
               **extra): # more `add_argument` keywords for an argument, e.g. `hardware=dict(choices=...)`
-    "Add to `p` a flag per argument in `names` of `fn`: its type, default and help from the signature and docments."
+    "Add to `p` a flag per argument of `fn`: its type, default and help from the signature and docments."
     ps, defaults = params(module, fn), defaults or {}
-    for a in names:
+    for a in ifnone(names, _flags(module, fn)):
         ann, default, doc = ps[a]
         default, kind = defaults.get(a, default), ann.split('|')[0].strip()
         kw = dict(required=True) if default is Parameter.empty else dict(default=default)
-        if kind == 'bool': kw['action'] = 'store_true' if ps[a][1] is False else argparse.BooleanOptionalAction  # a setting: --x / --no-x
+        if kind == 'bool': kw['action'] = argparse.BooleanOptionalAction  # --x and --no-x, whatever the default
         elif kind.startswith('list'): kw.update(nargs='+', metavar=a.upper())
         else: kw['type'] = {'int': int, 'float': float}.get(kind, str)
         flag = (flags or {}).get(a, '--' + a.replace('_', '-'))
         p.add_argument(flag, **{'dest': a, 'help': _help(doc, kw.get('default')), **kw, **extra.get(a, {})})
 
 # %% ../nbs/14_cli.ipynb #b4e642cd
-_fmt = argparse.ArgumentDefaultsHelpFormatter
+class _Fmt(argparse.ArgumentDefaultsHelpFormatter):
+    "argparse's help with defaults, but none where a flag defaults to a setting: its help names that setting and its value."
+    def _get_help_string(self, action): return action.help if action.default is None else super()._get_help_string(action)
+
+_fmt = _Fmt
 _DATA_HELP = 'a folder or .zip holding the dataset (default: FRUITS360_DIR, [data] dir, then Kaggle)'
 
 def _at_least_1(s:str) -> int:
@@ -167,24 +180,21 @@ def _probability(s:str) -> float:
 
 def _train_flags(t, cfg):
     t.add_argument('--data', help=_DATA_HELP)
-    defaults = {**{k: cfg.train[k] for k in _TRAIN + _DLS if k in cfg.train and k != 'composite_p'}, 'size': cfg.data.size, 'bg_dir': cfg.train.bg_dir or None}
-    add_flags(t, 'train', 'train', _TRAIN, defaults, photos=dict(metavar='DIR'))
-    add_flags(t, 'data', 'get_dls', _DLS, defaults, classes=dict(metavar='CLASS'))
-
-_EVALUATE = ['out', 'tta', 'bs', 'shifted']
+    add_flags(t, 'train', 'train', _flags('train', 'train', ['root']), photos=dict(metavar='DIR'))
+    add_flags(t, 'data', 'get_dls', _dls_flags(), classes=dict(metavar='CLASS'))
 
 def _evaluate_flags(e, cfg):
     add_flags(e, 'evaluate', 'evaluate', ['model'], dict(model=cfg.app.model_path))
     e.add_argument('--data', help=_DATA_HELP)
-    add_flags(e, 'evaluate', 'evaluate', _EVALUATE, dict(bs=cfg.train.bs))
+    add_flags(e, 'evaluate', 'evaluate', _flags('evaluate', 'evaluate', ['model', 'root']))
     e.add_argument('--photos', metavar='DIR', help='evaluate on labelled real photos instead (family folders, or a labels.csv with file,family): family accuracy, abstention, mistakes')
 
 def _predict_flags(p, cfg):
     p.add_argument('images', nargs='+', metavar='IMG', help='image files (JPEG, PNG, WebP, ...)')
     p.add_argument('--model', default=cfg.app.model_path, help='the exported model.pkl')
-    add_flags(p, 'core', 'classify', ['k', 'threshold'], dict(k=cfg.app.top_k), flags=dict(k='--top-k'),
+    add_flags(p, 'core', 'classify', _flags('core', 'classify', ['srcs']), flags=dict(k='--top-k'),
               k=dict(type=_at_least_1, metavar='TOP_K'), threshold=dict(type=_probability))
-    p.add_argument('--json', action='store_true', help='print JSON ({file: {verdict, top}}) instead of one line per image')
+    p.add_argument('--json', action='store_true', help='print JSON ({file: {verdict, family, abstained, top}}) instead of one line per image')
 
 def _serve_flags(s, cfg):
     s.add_argument('--model', help='model.pkl to serve (default: MODEL_PATH, else [app] model_path)')
@@ -193,14 +203,14 @@ def _serve_flags(s, cfg):
     s.add_argument('--share', action='store_true', help='also open a temporary public gradio.live link')
 
 def _space_flags(s, cfg):
-    add_flags(s, 'hub', 'build_space', ['model_repo', 'revision', 'space', 'hardware', 'out'], dict(out='space'),
+    add_flags(s, 'hub', 'build_space', ['model_repo', 'revision', 'space', 'hardware', 'out'], dict(out='space'),  # in the order of `--help`
               flags=dict(revision='--model-revision'), revision=dict(metavar='MODEL_REVISION'), hardware=dict(choices=['zero', 'cpu']))
     s.add_argument('--push', action='store_true', help='upload the folder to the Space (created if it does not exist)')
     s.add_argument('--private', action='store_true', help='create the Space private')
 
 _COMMANDS = {  # name: (what runs it, what adds its flags, its line in `--help`, its description)
     'download': (_download, lambda d, cfg: (d.add_argument('--data', help=_DATA_HELP), add_flags(d, 'data', 'get_fruits360', ['version'],
-                 dict(version=cfg.data.kaggle_version), flags=dict(version='--kaggle-version'), version=dict(metavar='KAGGLE_VERSION'))),
+                 flags=dict(version='--kaggle-version'), version=dict(metavar='KAGGLE_VERSION'))),
                  'get Fruits-360 and print its root folder', 'Find or download Fruits-360 and print the folder holding Training/ and Test/.'),
     'train': (_train, _train_flags, 'train a classifier and export model.pkl',
               'Train a classifier on Fruits-360 and export model.pkl with model.json beside it: with ImageNet weights, by default a '
@@ -212,15 +222,15 @@ _COMMANDS = {  # name: (what runs it, what adds its flags, its line in `--help`,
                 "the variety is unsure, or 'Not sure'), then the top classes behind it."),
     'serve': (_serve, _serve_flags, 'serve the web app (Gradio)', 'Serve the Gradio app locally: the same app as the Hugging Face Space.'),
     'monitor': (_monitor, lambda m, cfg: (m.add_argument('logdir', metavar='LOGDIR', help=params('monitor', 'monitor')['logdir'][2]),
-                                           add_flags(m, 'monitor', 'monitor', ['model', 'out'])),
+                                           add_flags(m, 'monitor', 'monitor', _flags('monitor', 'monitor', ['logdir']))),
                 "report on the app's prediction log",
                 "Read the app's prediction log ([app] log_dir) and write monitor.md, monitor.json and confidence.png: "
                 "requests per day, the share 'not sure', confidence, families answered against training."),
-    'demo': (_demo, lambda d, cfg: add_flags(d, 'train', 'demo', ['data', 'epochs', 'seed', 'out'], dict(seed=cfg.train.seed)),
+    'demo': (_demo, lambda d, cfg: add_flags(d, 'train', 'demo'),
              'train a small model on synthetic data, no download needed',
              'Make a synthetic Fruits-360 and train a small ResNet18 on it from scratch on the CPU, in a few minutes.'),
     'publish': (_publish, lambda p, cfg: (p.add_argument('model_dir', metavar='MODEL_DIR', help=params('hub', 'publish')['model_dir'][2]),
-                                          add_flags(p, 'hub', 'publish', ['repo', 'reports', 'private'])),
+                                          add_flags(p, 'hub', 'publish', _flags('hub', 'publish', ['model_dir', 'token']))),  # a token on a command line stays in its history
                 'upload a model to the Hugging Face Hub',
                 'Upload model.pkl, model.json, the examples, the reports and a model card to a Hub model repo, in one commit. '
                 'Needs a token with write access: HF_TOKEN, or `hf auth login`.'),

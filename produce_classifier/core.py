@@ -4,8 +4,10 @@
 
 # %% ../nbs/01_core.ipynb #bb641f46
 from __future__ import annotations
-import functools, hashlib, io, json, math, os, re, warnings
+import functools, hashlib, io, json, math, os, re, shutil, tempfile, warnings
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from fastcore.basics import ifnone
@@ -18,7 +20,7 @@ except ImportError: pass
 __all__ = ['MAX_PIXELS', 'MAX_FULL_PIXELS', 'FREE_FULL_PIXELS', 'PIXELS_PER_BYTE', 'MIN_SIDE', 'MAX_ASPECT', 'FORMATS',
            'NOT_PRODUCE', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'IMAGENET_SURE', 'to_rgb', 'open_image', 'views',
            'view_size', 'family', 'verdict', 'curve_threshold', 'sure_family', 'Answers', 'file_sha256', 'is_offline',
-           'write_text', 'write_json', 'model_info']
+           'atomic_file', 'atomic_dir', 'write_text', 'write_json', 'model_info']
 
 # %% ../nbs/01_core.ipynb #db24de06
 def to_rgb(img:Image.Image) -> Image.Image:
@@ -128,17 +130,16 @@ def verdict(preds:list[tuple[str, float]], # (class, probability), most probable
             threshold:float|None=None, # below this top probability: "not sure"; default: `[app] threshold`
             familiar:bool=True, # False: the photo is unlike anything the model learned (see `Answers`): "not sure", however high `p`
            ) -> dict:
-    "The headline, the family answered (None when 'not sure') and the confidences shown for one photo."
+    "The headline, the family answered (None when it abstains) and the confidences shown for one photo."
     (best, p), conf = preds[0], dict(preds)
     threshold = ifnone(threshold, settings().app.threshold)
-    unsure = dict(label=f"Not sure (best guess: {best}, {p:.0%})", family=None, confidences=conf)
-    if not familiar: return unsure
-    if p >= threshold: return dict(label=best, family=family(best), confidences=conf)
+    said = lambda label, fam: dict(label=label, family=fam, abstained=fam is None, confidences=conf)
+    if familiar and p >= threshold: return said(best, family(best))
     fams = {}
     for c, q in preds: fams[family(c)] = fams.get(family(c), 0) + q
     fam, q = max(fams.items(), key=lambda kv: kv[1])
-    if q >= threshold and sum(family(c) == fam for c, _ in preds) > 1: return dict(label=f"{fam} (variety unsure)", family=fam, confidences=conf)
-    return unsure
+    if familiar and q >= threshold and sum(family(c) == fam for c, _ in preds) > 1: return said(f"{fam} (variety unsure)", fam)
+    return said(f"Not sure (best guess: {best}, {p:.0%})", None)
 
 # %% ../nbs/01_core.ipynb #5401f9ab
 def _logsumexp(o:np.ndarray) -> np.ndarray:
@@ -245,10 +246,15 @@ class Answers:
                threshold:float|None=None, # where "not sure" starts; default: the model's calibration (its threshold and energy floor)
               ) -> list[dict]:
         "`verdict` for each loaded image: a photo whose energy is below the model's floor is 'not sure' whatever its top class."
+        return self.verdicts(xs, *self.scores(xs), k, threshold) if xs else []
+
+    def verdicts(self, xs:list, p:np.ndarray, e:np.ndarray, # loaded images and their `scores`
+                 k:int|None=None, threshold:float|None=None,
+                 floor:bool=True, # False: the threshold alone, without the energy floor (for benches)
+                ) -> list[dict]:
+        "`answer`, from the `scores` of `xs`: one forward pass, several rules."
         k = self._k(k)
-        if not xs: return []
-        p, e = self.scores(xs)
-        floors = [self.floor(x.shape[-1]) if threshold is None else None for x in xs]
+        floors = [self.floor(x.shape[-1]) if threshold is None and floor else None for x in xs]
         familiar = [f is None or ei >= f for ei, f in zip(e, floors)]
         thresholds = [ifnone(threshold, self.photo_threshold if x.ndim == 4 and len(x) > 1 else self.threshold) for x in xs]
         return [verdict(t, th, bool(f)) for t, th, f in zip(self._top(p, k), thresholds, familiar)]
@@ -287,16 +293,39 @@ def is_offline(e:BaseException) -> bool:
     return False
 
 # %% ../nbs/01_core.ipynb #cd289600
+@contextmanager
+def atomic_file(fn:str|Path) -> Iterator[Path]:
+    "A hidden temporary path beside `fn`, with its suffix, to write to: renamed to `fn` at the end, removed on failure."
+    fn = Path(fn); tmp = fn.with_name(f'.{fn.stem}.partial{fn.suffix}')  # the suffix: PIL and matplotlib pick the format by it
+    try:
+        yield tmp
+        os.replace(tmp, fn)
+    finally: tmp.unlink(missing_ok=True)
+
+@contextmanager
+def atomic_dir(dest:str|Path,
+               merge:bool=False, # put the files in `dest`, replacing theirs, instead of replacing `dest` whole
+              ) -> Iterator[Path]:
+    "A hidden temporary folder beside `dest` to fill: it becomes `dest` at the end, and is removed on failure."
+    dest = Path(dest); home = dest if merge else dest.parent
+    home.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=home, prefix=f'.{dest.name}.', suffix='.partial'))
+    try:
+        yield tmp
+        if merge:
+            for f in tmp.iterdir(): os.replace(f, dest/f.name)
+        else:
+            if dest.exists(): shutil.rmtree(dest)
+            tmp.rename(dest)
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+
 def write_text(fn:Path, s:str):
     "Write `s` to `fn` atomically."
-    tmp = fn.with_name(f'.{fn.name}.partial')
-    tmp.write_text(s)
-    os.replace(tmp, fn)
+    with atomic_file(fn) as tmp: tmp.write_text(s)
 
 def write_json(fn:Path, d:dict):
     "Write `d` to `fn` as JSON, atomically."
     write_text(fn, json.dumps(d, indent=2, default=str))
-
 
 # %% ../nbs/01_core.ipynb #8449fdd2
 def model_info(model:str|Path, # a model file (model.pkl or model.onnx) with model.json beside it

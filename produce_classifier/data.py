@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_data.ipynb #43e73065
 from __future__ import annotations
-import contextlib, csv, errno, io, os, random, shutil, tempfile, zipfile
+import contextlib, csv, errno, io, os, random, tempfile, zipfile
 from pathlib import Path
 import numpy as np
 import torch
@@ -16,7 +16,7 @@ from fastai.vision.all import (DataBlock, DataLoaders, ImageBlock, CategoryBlock
                                PILImage, aug_transforms, get_image_files, image_extensions, imagenet_stats, parent_label,
                                default_device, defaults)
 from .settings import UserError, settings
-from .core import family, to_rgb, is_offline
+from .core import atomic_dir, family, to_rgb, is_offline
 
 # %% auto #0
 __all__ = ['SYNTH_CLASSES', 'find_root', 'check_root', 'extract_zip', 'get_fruits360', 'ProduceImage', 'image_files',
@@ -74,13 +74,9 @@ def extract_zip(fn:str|Path, # a .zip archive
     with zf:
         bad = [i.filename for i in zf.infolist() if _unsafe_member(i, dest)]
         if bad: raise UserError(f"{fn} holds entries that would be written outside {dest} (e.g. {bad[0]!r}): refusing to extract it; download the dataset again from a trusted source.")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.', suffix='.partial', dir=dest.parent))
         try:
-            zf.extractall(tmp)
-            tmp.rename(dest)
+            with atomic_dir(dest) as tmp: zf.extractall(tmp)
         except BaseException as e:
-            shutil.rmtree(tmp, ignore_errors=True)
             if (err := _extract_error(e, fn, dest)): raise err from None
             raise
     return dest
@@ -288,19 +284,13 @@ def make_synthetic(dest:str|Path, # folder to create (reused as it is if it exis
                    seed:int=0,
                   ) -> Path:
     "Write a synthetic Fruits-360 (`Training/` and `Test/` of class folders) to `dest`; return `dest`."
-    dest = Path(dest)
+    dest, rng = Path(dest), random.Random(seed)
     if dest.exists(): return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp, rng = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.', suffix='.partial', dir=dest.parent)), random.Random(seed)
-    try:
+    with atomic_dir(dest) as tmp:
         for cls in ifnone(classes, list(SYNTH_CLASSES)):
             for split, n in (('Training', n_train), ('Test', n_test)):
                 (tmp/split/cls).mkdir(parents=True)
                 for i in range(n): _draw(*SYNTH_CLASSES[cls], rng, size).save(tmp/split/cls/f'{i}_{size}.jpg', quality=90)
-        tmp.rename(dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return dest
 
 # %% ../nbs/03_data.ipynb #ed77d941
@@ -311,11 +301,9 @@ def make_shop_photos(dest:str|Path, # folder to create, one folder per family (r
                      seed:int=0,
                     ) -> Path:
     "Write `n` synthetic shop photos per class to `dest/<family>/`: 4 to 8 of its fruits piled on an unfamiliar texture."
-    dest = Path(dest)
+    dest, rng, g = Path(dest), random.Random(seed), torch.Generator().manual_seed(seed)
     if dest.exists(): return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp, rng, g = Path(tempfile.mkdtemp(prefix=f'.{dest.name}.', dir=dest.parent)), random.Random(seed), torch.Generator().manual_seed(seed)
-    try:
+    with atomic_dir(dest) as tmp:
         for cls in ifnone(classes, list(SYNTH_CLASSES)):
             (tmp/family(cls)).mkdir()
             for i in range(n):
@@ -324,8 +312,4 @@ def make_shop_photos(dest:str|Path, # folder to create, one folder per family (r
                     s = rng.randint(size // 4, size // 2); fruit = _draw(*SYNTH_CLASSES[cls], rng, s)
                     img.paste(fruit, (rng.randint(0, size - s), rng.randint(0, size - s)), Image.fromarray(((np.asarray(fruit).min(-1) < 235) * 255).astype(np.uint8)))
                 img.save(tmp/family(cls)/f'{i:03d}.jpg', quality=90)
-        tmp.rename(dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return dest

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_evaluate.ipynb #fe8abd3f
 from __future__ import annotations
-import datetime, json, os, re, tempfile
+import datetime, json
 from collections import Counter
 from pathlib import Path
 import numpy as np
@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from PIL import Image
 from fastcore.basics import ifnone
 from .settings import UserError, settings
-from .core import family, file_sha256, write_json
+from .core import atomic_dir, family, file_sha256, write_json
 from .backgrounds import ShiftBackground
 from .data import get_fruits360, image_files
 from .calibration import non_produce_jpegs, top_conf
@@ -188,9 +188,8 @@ def evaluate(model:str|Path|None=None, # an exported model.pkl; default: `[app] 
     info = json.loads(info_fn.read_text()) if info_fn.exists() else {}
     meta = dict(model=str(model), root=str(root), tta=tta, unknown=res['unknown'], missing=res['missing'], unreadable=res['unreadable'])
     if shifted: meta['robustness'] = robustness(learn, root, res, info.get('calibration', {}), bs=bs)
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out, prefix='.partial-') as tmp:
-        tmp = Path(tmp)
+    out = Path(out)
+    with atomic_dir(out, merge=True) as tmp:  # the reports arrive together, never half of a new set beside an old one
         summary = {k: m[k] for k in ('accuracy', 'top5_accuracy', 'family_accuracy', 'n_images', 'n_classes')}
         write_json(tmp/'metrics.json', dict(summary, **meta, most_confused=m['most_confused'][:20], model_sha256=file_sha256(model),
                     dataset=dict(info.get('dataset', {}), root=str(root)), date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')))
@@ -201,5 +200,4 @@ def evaluate(model:str|Path|None=None, # an exported model.pkl; default: `[app] 
         plot_confusion(m['confusion_matrix'], vocab, m['most_confused'], tmp/'confusion_matrix.png')
         plot_top_losses(learn, res, tmp/'top_losses.png')
         if shifted: plot_coverage(meta['robustness'], tmp/'coverage.png')
-        for f in tmp.iterdir(): os.replace(f, out/f.name)
     return dict(m, **meta, out=str(out))

@@ -10,12 +10,12 @@ from pathlib import Path
 from packaging.specifiers import SpecifierSet
 import produce_classifier
 from .settings import UserError
-from .core import is_offline, file_sha256, family, model_info
+from .core import atomic_dir, is_offline, file_sha256, family, model_info
 from .serving import to_onnx
 
 # %% auto #0
 __all__ = ['REPORTS', 'APP_PY', 'SPACE_PYTHON', 'ZEROGPU_TORCH', 'HARDWARE', 'SERVING', 'model_card', 'publish',
-           'space_requirements', 'space_readme', 'build_space', 'push_space']
+           'space_requirements', 'front_matter', 'space_readme', 'build_space', 'push_space']
 
 # %% ../nbs/13_hub.ipynb #48ae419f
 REPORTS = ('metrics.json', 'per_class.csv', 'confusion_matrix.png', 'top_losses.png', 'coverage.png',
@@ -206,19 +206,24 @@ def space_requirements(hardware:str='zero', # 'zero' (ZeroGPU) or 'cpu' (cpu-bas
     return '\n'.join(lines) + '\n'
 
 # %% ../nbs/13_hub.ipynb #a4c9be64
+def front_matter(title:str, hardware:str='zero', # 'zero' or 'cpu'
+                 **more) -> str:
+    "A Space README's front matter: Gradio as installed here, the Space's Python and hardware, then `more`."
+    keys = dict(title=title, emoji='🍎', colorFrom='green', colorTo='yellow', sdk='gradio', sdk_version=_version('gradio'),
+                python_version=f'"{SPACE_PYTHON}"', app_file='app.py', suggested_hardware=_hardware(hardware), **more)
+    return '\n'.join(['---', *(f'{k}: {v}' for k, v in keys.items()), '---']) + '\n'
+
 def space_readme(space:str, # the Space, `user/name`
                  model_repo:str, # the model repo it serves
                  hardware:str='zero', # 'zero' or 'cpu'
                 ) -> str:
     "The Space's README.md: front matter for the Hub (SDK, versions, hardware, the model it uses) and a few lines for people."
-    front = ['---', f"title: {space.split('/')[-1]}", 'emoji: 🍎', 'colorFrom: green', 'colorTo: yellow', 'sdk: gradio',
-             f"sdk_version: {_version('gradio')}", f'python_version: "{SPACE_PYTHON}"', 'app_file: app.py',
-             f'suggested_hardware: {_hardware(hardware)}', f'models: [{model_repo}]', 'license: cc-by-sa-4.0',
-             'short_description: Name the fruit, vegetable, nut or seed in a photo', '---', '']
-    body = [f"# {space.split('/')[-1]}", '', f"Upload a photo of produce; the model [{model_repo}](https://huggingface.co/{model_repo}) "
+    front = front_matter(space.split('/')[-1], hardware, models=f'[{model_repo}]', license='cc-by-sa-4.0',
+                         short_description='Name the fruit, vegetable, nut or seed in a photo')
+    body = ['', f"# {space.split('/')[-1]}", '', f"Upload a photo of produce; the model [{model_repo}](https://huggingface.co/{model_repo}) "
             "names it, or says it is not sure. Made with [produce_classifier](https://pypi.org/project/produce-classifier/) "
             "(`produce-classifier space`): to serve another model, set the Space variable `MODEL_REPO`."]
-    return '\n'.join(front + body) + '\n'
+    return front + '\n'.join(body) + '\n'
 
 def build_space(out:str|Path, # the folder to write (replaced if an earlier `build_space` wrote it)
                 model_repo:str, # the Hub model repo to serve, `user/name`, as `publish` wrote it
@@ -230,18 +235,13 @@ def build_space(out:str|Path, # the folder to write (replaced if an earlier `bui
     out = Path(out); _check_repo(model_repo, '--model-repo'); space = space or f'{model_repo}-demo'; _check_repo(space, '--space')
     if out.exists() and (not out.is_dir() or any(out.iterdir()) and not (out/'app.py').is_file()):
         raise UserError(f"{out} exists and is not a Space folder this command wrote: choose another --out (it replaces only its own).")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f'.{out.name}-'))  # written whole, then renamed: never half a Space
-    try:
+    with atomic_dir(out) as tmp:  # written whole, then renamed: never half a Space
         (tmp/'app.py').write_text(APP_PY)
         shutil.copytree(Path(produce_classifier.__file__).parent, tmp/'produce_classifier', ignore=shutil.ignore_patterns('__pycache__', '_modidx.py', '*.pyi'))
         (tmp/'requirements.txt').write_text(space_requirements(hardware))
         (tmp/'settings.ini').write_text(f"[app]\n# the model this Space serves; MODEL_REPO and MODEL_REVISION Space variables override them\n"
                                         f"model_repo = {model_repo}\nmodel_revision = {revision or ''}\n")
         (tmp/'README.md').write_text(space_readme(space, model_repo, hardware))
-        if out.exists(): shutil.rmtree(out)
-        tmp.rename(out)
-    finally: shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 def push_space(out:str|Path, # a folder `build_space` wrote

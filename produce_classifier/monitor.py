@@ -4,11 +4,11 @@
 
 # %% ../nbs/11_monitor.ipynb #ac9fb5f1
 from __future__ import annotations
-import collections, datetime, json, os, shutil, sys, tempfile, threading
+import collections, datetime, json, os, shutil, sys, threading
 from pathlib import Path
 from .settings import UserError
 from fastcore.basics import patch
-from .core import NOT_PRODUCE, file_sha256, family, model_info
+from .core import NOT_PRODUCE, atomic_dir, atomic_file, file_sha256, family, model_info
 
 # %% auto #0
 __all__ = ['PredictionLog', 'record', 'read_log', 'monitor']
@@ -53,7 +53,8 @@ def record(src, answer:dict, sha256:str, seconds:float,
     try: digest = file_sha256(Path(src)) if src else None
     except OSError: digest = None  # gone already
     return dict(time=_now(), model_sha256=sha256,
-                verdict=answer['label'], top=[[k, round(v, 4)] for k, v in answer.get('confidences', {}).items()],
+                verdict=answer['label'], family=answer.get('family'), abstained=answer.get('abstained', True), error=bool(answer.get('error')),
+                top=[[k, round(v, 4)] for k, v in answer.get('confidences', {}).items()],
                 seconds=round(seconds, 4), image_sha256=digest, **({'model_source': source} if source else {}))
 
 # %% ../nbs/11_monitor.ipynb #d7a4c8c0
@@ -70,16 +71,13 @@ def flag(self:PredictionLog, src, # the photo a visitor says the model got wrong
     line = dict(time=_now(), model_sha256=sha256, label=label, image_sha256=digest, file=str(dest.relative_to(self.folder)))
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        if not dest.exists(): _copy(src, dest)
+        if not dest.exists():
+            with atomic_file(dest) as tmp: shutil.copyfile(src, tmp)  # a full disk leaves no half photo
         with self.lock, (self.folder/'flags.jsonl').open('a', encoding='utf-8') as f: f.write(json.dumps(line) + '\n')
     except OSError as e: raise UserError(f"The photo could not be saved in {self.folder} ({e.strerror or e}): thank you all the same.") from None
     return dest
 
-def _copy(src, dest:Path):
-    "Copy `src` to `dest` through a temporary name: a full disk leaves no half photo."
-    tmp = dest.with_name(f'.{dest.name}.tmp')
-    try: shutil.copyfile(src, tmp); os.replace(tmp, dest)
-    finally: tmp.unlink(missing_ok=True)
+
 
 # %% ../nbs/11_monitor.ipynb #2650f844
 def read_log(folder:str|Path) -> list[dict]:
@@ -107,25 +105,20 @@ def monitor(logdir:str|Path, # the app's prediction log folder (`[app] log_dir`)
     "Write a report of the app's answers to `out`: requests per day, share 'not sure', confidence histogram, answers against training."
     recs = read_log(logdir)
     if not recs: raise UserError(f"No prediction log in {logdir}: serve the app with [app] log_dir (or PREDICTION_LOG) set, then run this again.")
-    answered = [r['verdict'] for r in recs if not r['verdict'].startswith('Error: ')]
-    sure = [v for v in answered if not v.startswith('Not sure')]
-    said = collections.Counter(family(v.removesuffix(' (variety unsure)')) for v in sure)
+    answered = [r for r in recs if not r.get('error')]
+    said = collections.Counter(r['family'] for r in answered if r.get('family'))  # a line without one abstained
     counts = (model_info(model).get('class_counts') or {}) if model else {}
     trained = collections.Counter({f: 0 for f in said})
     for c, n in counts.items(): trained[family(c)] += n
-    m = dict(requests=len(recs), errors=len(recs) - len(answered), not_sure=1 - len(sure) / max(len(answered), 1),
+    m = dict(requests=len(recs), errors=len(recs) - len(answered), not_sure=1 - sum(said.values()) / max(len(answered), 1),
              per_day=dict(sorted(collections.Counter(r['time'][:10] for r in recs).items())),
              models=sorted({str(r['model_sha256']) for r in recs}), families=[
                  dict(family=f, answers=n, share=n / sum(said.values()), training_share=trained[f] / sum(trained.values()) if counts else None)
                  for f, n in said.most_common()], flagged=_flagged(logdir))
-    out = Path(out); tmp = Path(tempfile.mkdtemp(dir=out.absolute().parent, prefix=f'.{out.name}-'))
-    try:
+    with atomic_dir(out) as tmp:
         _plot_confidence([r['top'][0][1] for r in recs if r['top']], tmp/'confidence.png')  # errors have no top classes
         (tmp/'monitor.json').write_text(json.dumps(m, indent=2))
         (tmp/'monitor.md').write_text(_report(m))
-        if out.exists(): shutil.rmtree(out)
-        tmp.rename(out)
-    finally: shutil.rmtree(tmp, ignore_errors=True)
     return m
 
 def _flagged(logdir) -> dict[str, int]:

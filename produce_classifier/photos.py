@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_photos.ipynb #c4602430
 from __future__ import annotations
-import csv, datetime, json, os, tempfile
+import csv, datetime
 from collections import Counter
 from pathlib import Path
 from PIL import Image, ImageDraw
@@ -12,7 +12,7 @@ from fastcore.basics import ifnone
 from .settings import UserError, settings
 from .core import family
 from .data import image_files, read_labelled
-from .core import write_json
+from .core import atomic_dir, write_json
 from .core import open_image
 from .inference import Predictor
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplitter, Resize, aug_transforms, parent_label,
@@ -28,11 +28,6 @@ def read_photos(path:str|Path, # a folder with a labels.csv (file,family), or wi
     return [(f, family(label)) for f, label in read_labelled(path)]
 
 # %% ../nbs/10_photos.ipynb #8cb692c0
-def _answer_family(label:str) -> str|None:
-    "The family a verdict's headline names, or None for 'Not sure'."
-    if label.startswith('Not sure'): return None
-    return label.removesuffix(' (variety unsure)') if label.endswith(' (variety unsure)') else family(label)
-
 def photo_metrics(rows:list[dict]) -> dict:
     "Family accuracy, answered share, accuracy when answered and confidently wrong share of `rows` (`family`, `guess`, `answer`)."
     n = len(rows); answered = [r for r in rows if r['answer'] is not None]
@@ -95,14 +90,12 @@ def evaluate_photos(photos:str|Path, # labelled photos (see `read_photos`)
     rule = dict(energy_floor=pred.energy_floor, zoomed_energy_floor=pred.zoomed_floor, photo_threshold=pred.photo_threshold) if threshold is None else dict(energy_floor=None, zoomed_energy_floor=None, photo_threshold=threshold)
     m = dict(photo_metrics(rows), threshold=ifnone(threshold, pred.threshold), **rule, crops=pred.crops, zoom=pred.zoom, model=str(pred.path), photos=str(photos), unreadable=unreadable,
              per_family=_per_family(rows), date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'))
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out, prefix='.partial-') as tmp:
-        tmp = Path(tmp)
+    out = Path(out)
+    with atomic_dir(out, merge=True) as tmp:
         write_json(tmp/'photos_metrics.json', m)
         with open(tmp/'photos_per_family.csv', 'w', newline='') as f:
             w = csv.DictWriter(f, fieldnames=list(m['per_family'][0])); w.writeheader(); w.writerows(m['per_family'])
         contact_sheet([r for r in rows if r['guess'] != r['family'] or (r['answer'] and r['answer'] != r['family'])], tmp/'photos_mistakes.png')
-        for f in tmp.iterdir(): os.replace(f, out/f.name)
     return dict(m, rows=rows, out=str(out))
 
 # %% ../nbs/10_photos.ipynb #938ebbbe

@@ -4,13 +4,13 @@
 
 # %% ../nbs/09_serving.ipynb #e73ae97a
 from __future__ import annotations
-import contextlib, importlib.util, io, os, warnings
+import contextlib, importlib.util, io, warnings
 from pathlib import Path
 import numpy as np
 from PIL import Image
 from fastcore.basics import ifnone
 from .settings import UserError, settings
-from .core import Answers, is_offline, file_sha256, model_info, write_json
+from .core import Answers, atomic_file, is_offline, file_sha256, model_info, write_json
 
 # %% auto #0
 __all__ = ['to_onnx', 'center_square', 'OnnxPredictor', 'load_predictor', 'hub_model']
@@ -24,15 +24,11 @@ def to_onnx(model:str|Path, # an exported model.pkl, with its model.json beside 
     pred = Predictor(model, crops=False)  # refuses a pickle that does not match its model.json
     out, x = pred.path.with_suffix('.onnx'), torch.zeros(2, 3, pred.size, pred.size)
     side = torch.export.Dim('side', min=32, max=4096)  # a square view of any size: a big photo is seen larger (`view_size`)
-    tmp = out.with_name(f'.{out.name}.tmp')
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):  # the exporter narrates each step
-            warnings.simplefilter('ignore')
-            prog = torch.onnx.export(pred.model, (x,), dynamo=True, input_names=['image'], output_names=['logits'],
-                                     dynamic_shapes=({0: torch.export.Dim('batch', min=1, max=4096), 2: side, 3: side},))
-            prog.save(str(tmp))
-        os.replace(tmp, out)
-    finally: tmp.unlink(missing_ok=True)
+    with atomic_file(out) as tmp, warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):  # the exporter narrates each step
+        warnings.simplefilter('ignore')
+        prog = torch.onnx.export(pred.model, (x,), dynamo=True, input_names=['image'], output_names=['logits'],
+                                 dynamic_shapes=({0: torch.export.Dim('batch', min=1, max=4096), 2: side, 3: side},))
+        prog.save(str(tmp))
     write_json(pred.path.with_suffix('.json'), dict(pred.info, onnx_sha256=file_sha256(out)))
     return out
 

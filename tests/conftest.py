@@ -1,5 +1,5 @@
 "Shared fixtures: a synthetic dataset, the real sample beside the repo, and a machine with no network."
-import os, socket, subprocess
+import os, shutil, socket, subprocess
 from pathlib import Path
 import pytest
 from produce_classifier.data import make_synthetic
@@ -11,6 +11,9 @@ SAMPLE = Path(os.environ.get('FRUITS360_SAMPLE', REPO.parent/'shared'/'fruits360
 PHOTOS = Path(os.environ.get('PRODUCE_PHOTOS', REPO.parent/'shared'/'photos'))
 ALL = Path(os.environ.get('FRUITS360_ALL', REPO.parent/'shared'/'fruits360-all'))
 REAL = Path(os.environ.get('REAL_PHOTOS', REPO.parent/'shared'/'real-photos'))
+CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
+FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+         '--disable-component-update', '--disable-sync']
 
 @pytest.fixture(scope='session')
 def synth(tmp_path_factory):
@@ -79,3 +82,13 @@ def imagenet_weights(monkeypatch):
     for k, v in dict(HF_HUB_CACHE=str(WEIGHTS), HF_HUB_OFFLINE='1').items(): monkeypatch.setenv(k, v)
     monkeypatch.setattr(constants, 'HF_HUB_CACHE', str(WEIGHTS)); monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', True)
     return 'tf_efficientnet_lite0'
+
+@pytest.fixture(scope='module')
+def browser():
+    "Debian's Chromium, driven by Playwright."
+    if not Path(CHROMIUM).exists(): pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield b
+        b.close()

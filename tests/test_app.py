@@ -1,15 +1,11 @@
 "The web app over its real interfaces: the Gradio API with gradio_client, and a real browser (Debian's Chromium, Playwright)."
-import json, shutil, socket
+import json, shutil, socket, sys
 import numpy as np
 from pathlib import Path
 import pytest
 from gradio_client import Client, handle_file
 from produce_classifier.app import MAX_FILE_SIZE, make_demo
-from conftest import PHOTOS
-
-CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
-FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync']
+from conftest import PHOTOS, REPO
 
 def _port():
     with socket.socket() as s:
@@ -91,15 +87,6 @@ def test_an_upload_over_the_size_limit_is_refused_and_not_kept(sample_app, tmp_p
     cache = Path(gradio.utils.get_upload_folder())
     assert not [f for f in cache.rglob('huge-photo.jpg')]
 
-@pytest.fixture(scope='module')
-def browser():
-    if not Path(CHROMIUM).exists(): pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield b
-        b.close()
-
 def _headline(page):
     "The text of the answer's headline (the `Verdict` label) once it appears."
     el = page.get_by_test_id('label-output-value')
@@ -107,17 +94,15 @@ def _headline(page):
     return el.inner_text().strip()
 
 def test_browser_uploads_a_phone_photo_and_reads_a_label(browser, demo_model, tmp_path):
+    "What docs/screenshot.py does for the README's picture: a phone photo uploaded, the answer read back, the page saved."
     if not (PHOTOS/'apple.jpg').exists(): pytest.skip(f"real photos not found at {PHOTOS} (set PRODUCE_PHOTOS)")
-    demo, url = serve(demo_model)
-    try:
-        page = browser.new_page()
-        page.goto(url)
-        page.locator('input[type=file]').first.set_input_files(str(PHOTOS/'apple.jpg'))
-        label = _headline(page)
-        page.screenshot(path=str(tmp_path/'apple.png'), full_page=True)
-        vocab = json.loads(demo_model.with_suffix('.json').read_text())['vocab']
-        assert label in vocab or label.startswith('Not sure (best guess: '), label
-    finally: demo.close()
+    from PIL import Image
+    sys.path.insert(0, str(REPO/'docs'))
+    from screenshot import shoot
+    label = shoot(demo_model, PHOTOS/'apple.jpg', tmp_path/'app.png', browser=browser)
+    vocab = json.loads(demo_model.with_suffix('.json').read_text())['vocab']
+    assert label in vocab or label.startswith('Not sure (best guess: '), label
+    assert Image.open(tmp_path/'app.png').size == (1000, 700) and not list(tmp_path.glob('.*partial*'))
 
 def test_browser_classifies_an_example(browser, demo_model, tmp_path):
     "With the demo model, clicking an example and Classify names the example's class."
@@ -277,9 +262,9 @@ def test_prediction_log_keeps_one_line_per_request_from_8_clients_and_monitor_re
     lines = [json.loads(l) for l in (logs/'predictions.jsonl').read_text().splitlines()]
     answered = [g for g in got if not g[1].startswith('Error: ')]
     assert len(lines) == 32 and len(got) == 32 and len(answered) == 31, (len(lines), got)
-    assert sorted((l['image_sha256'], l['verdict']) for l in lines if not l['verdict'].startswith('Error: ')) == sorted(answered)
-    bad = [l for l in lines if l['verdict'].startswith('Error: ')]
-    assert len(bad) == 1 and bad[0]['image_sha256'] == file_sha256(txt) and 'not an image' in bad[0]['verdict'] and bad[0]['top'] == []
+    assert sorted((l['image_sha256'], l['verdict']) for l in lines if not l['error']) == sorted(answered)
+    bad = [l for l in lines if l['error']]
+    assert len(bad) == 1 and bad[0]['image_sha256'] == file_sha256(txt) and 'not an image' in bad[0]['verdict'] and bad[0]['top'] == [] and bad[0]['abstained']
     model_sha = json.loads(sample_model.with_suffix('.json').read_text())['sha256']
     assert {l['model_sha256'] for l in lines} == {model_sha} and all(l['seconds'] > 0 for l in lines)
     assert sorted(p.name for p in logs.iterdir()) == ['predictions.jsonl']  # no photo kept

@@ -9,7 +9,12 @@ def cli(*args, cwd=None):
 def test_version_and_help():
     assert cli('--version').stdout.strip() == f'produce-classifier {__version__}'
     r = cli('--help')
-    assert r.returncode == 0 and 'download' in r.stdout
+    commands = ['download', 'train', 'evaluate', 'predict', 'serve', 'monitor', 'demo', 'publish', 'space']
+    listed = [l.split()[0] for l in r.stdout.splitlines() if l.startswith('    ') and l.strip()]
+    assert r.returncode == 0 and listed == commands, listed  # every command, in the order of the pipeline
+    for c in commands: assert cli(c, '--help').returncode == 0, c
+    t = cli('train', '--help').stdout
+    assert "`[train] arch` ('resnet34')" in t and '--no-pretrained' in t and '--photos DIR' in t  # flags from `train`'s signature
 
 def test_download_prints_the_root(synth):
     r = cli('download', '--data', synth)

@@ -1,13 +1,12 @@
 "Learning from real photos as users run it: the loop from the app's flag to `train --photos`, labels, hold-outs, bad files."
 import json, subprocess
-from pathlib import Path
 import pytest
 from gradio_client import Client, handle_file
 from produce_classifier.core import family
 from produce_classifier.data import SYNTH_CLASSES, make_shop_photos, read_labelled
 from produce_classifier.monitor import monitor
 from produce_classifier.photos import evaluate_photos
-from produce_classifier.train import tiny_model, train
+from produce_classifier.train import tiny_model
 from test_app import serve
 
 TINY = dict(arch='resnet18', size=64, bs=16, lr=3e-3, pretrained=False, epochs=6, seed=42, progress=False, num_workers=0)  # as `tiny_model`
