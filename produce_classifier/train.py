@@ -536,7 +536,7 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
     state = _saved_state(ckpt, resume, a)
     learn = _learner(root, a, bs, out, progress, **kwargs)
     # photos read and their labels checked before any training: a typo in a folder name is one sentence now, not after an hour
-    shots = photo_set(photos, list(learn.dls.vocab), kwargs.get('valid_pct', settings().data.valid_pct), a['seed']) if photos else None
+    shots = photo_set(photos, list(learn.dls.vocab), ifnone(kwargs.get('valid_pct'), settings().data.valid_pct), a['seed']) if photos else None
     if state is None:
         ckpt.mkdir(parents=True, exist_ok=True)
         if lr is None and not _head_only(a): lr = _lr_find(learn, ifnone(lr_find_iters, settings().train.lr_find_iters), out.parent/'lr_find.png')
