@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 from nbconvert import MarkdownExporter
 from nbdev.showdoc import show_doc, showdoc_nm
-from produce_classifier.core import write_text
+from produce_classifier.core import atomic_dir, write_text
 from produce_classifier.hub import front_matter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +40,7 @@ def exported_names(src:str) -> list[str]:
             if isinstance(t, (ast.FunctionDef, ast.ClassDef)) and not t.name.startswith('_')]
 
 def lookup(mod, name:str):
+    "The object `name` (`Class.method` too) names in `mod`."
     obj = mod
     for part in name.split('.'): obj = getattr(obj, part)
     return obj
@@ -76,8 +77,8 @@ def readme(nbs:Path=ROOT/'nbs', out:Path=ROOT/'README.md') -> Path:
 def build(out:Path=ROOT/'_site', nbs:Path=ROOT/'nbs') -> Path:
     "Render the notebooks of `nbs` into the static site `out`, replaced whole once it is built."
     fns = notebooks(nbs)
-    with tempfile.TemporaryDirectory() as tmp:
-        src, site = Path(tmp)/'src', Path(tmp)/'site'
+    with tempfile.TemporaryDirectory() as tmp, atomic_dir(out) as site:
+        src = Path(tmp)/'src'
         src.mkdir(); shutil.copytree(ROOT/'docs', src/'docs', ignore=shutil.ignore_patterns('*.py', '__pycache__'))  # the README's pictures
         for fn in fns:
             nb = prepare(fn)
@@ -87,8 +88,6 @@ def build(out:Path=ROOT/'_site', nbs:Path=ROOT/'nbs') -> Path:
                 nb.cells.append(nbformat.v4.new_markdown_cell(f"```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```"))
             nbformat.write(nb, src/fn.name)
         subprocess.run([sys.executable, '-m', 'sphinx', '-q', '-b', 'html', '-c', str(ROOT/'docs'), str(src), str(site)], check=True)
-        if out.exists(): shutil.rmtree(out)
-        shutil.move(site, out)
     return out
 
 if __name__ == '__main__':

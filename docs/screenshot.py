@@ -6,6 +6,7 @@ import argparse, shutil, socket
 from pathlib import Path
 from PIL import Image
 from produce_classifier.app import MAX_FILE_SIZE, make_demo
+from produce_classifier.core import atomic_file
 
 OUT = Path(__file__).resolve().parent/'app.png'
 
@@ -28,10 +29,9 @@ def shoot(model:Path, photo:Path, out:Path=OUT, width:int=1000, browser=None) ->
         page.locator('input[type=file]').first.set_input_files(str(photo))
         headline = page.get_by_test_id('label-output-value'); headline.wait_for(timeout=120_000)
         page.wait_for_timeout(500)  # the bars of the top answers fill in after the headline
-        shot = out.with_name(f'.{out.name}.partial.png')
-        page.screenshot(path=str(shot))
-        Image.open(shot).convert('P', palette=Image.ADAPTIVE, colors=128).save(shot, optimize=True)  # a page is few colours: small
-        shot.replace(out)
+        with atomic_file(out) as shot:
+            page.screenshot(path=str(shot))
+            Image.open(shot).convert('P', palette=Image.ADAPTIVE, colors=128).save(shot, optimize=True)  # a page is few colours: small
         return headline.inner_text().strip()
     finally: demo.close()
 
