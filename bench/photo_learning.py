@@ -7,7 +7,8 @@ every class of ../shared/fruits360-all, 1 frozen + 3 epochs) and its checkpoints
 `train(..., photos=..., resume=True)` on those checkpoints (the finished network is not trained again; the features of
 its frozen stages are cached beside the checkpoints, shared by the arms), with all of the other folds' photos or 1, 3 or
 10 of each family among them. Each held-out fold is answered as the app answers it (`evaluate_photos`: views, prior,
-calibration, the photo threshold the model's own held-out photos set at `[app] target_accuracy`).
+calibration, the photo threshold that `train` set at `[app] target_accuracy` by answering the pool's photos with heads
+fitted without them).
 
     HF_HUB_CACHE=../shared/weights/hf HF_HUB_OFFLINE=1 python bench/photo_learning.py --seeds 42 43 44
 """
@@ -17,19 +18,11 @@ warnings.filterwarnings('ignore')
 import torch
 from produce_classifier.core import family
 from produce_classifier.data import read_labelled
-from produce_classifier.train import train
+from produce_classifier.train import photo_folds, train
 from produce_classifier.photos import evaluate_photos
 
 SHARED = Path(__file__).resolve().parents[2]/'shared'
 WORKERS = {} if torch.cuda.is_available() else dict(num_workers=0)
-
-def folds(items:list, k:int=5) -> list[int]:
-    "The fold of each (photo, label) in `items`: each family's photos, in file order, cut into `k` contiguous runs."
-    out, by = [0] * len(items), {}
-    for i, (_, l) in enumerate(items): by.setdefault(family(l), []).append(i)
-    for idx in by.values():
-        for j, i in enumerate(idx): out[i] = j * k // len(idx)
-    return out
 
 def write_labels(dest:Path, items:list) -> Path:
     "A folder whose labels.csv lists `items` (absolute paths), as `read_labelled` reads it."
@@ -62,7 +55,7 @@ def main():
     p.add_argument('--arms', nargs='+', default=['all', '10', '3', '1'], help="photo arms: 'all' of the other folds' photos, or N per family")
     p.add_argument('--cache', default=None, help='keep the Fruits-360-only models (and feature caches) here between runs')
     a = p.parse_args()
-    items = read_labelled(a.photos); fold = folds(items, a.folds)
+    items = read_labelled(a.photos); fold = photo_folds([l for _, l in items], a.folds, seed=None)
     kw = dict(arch=a.arch, size=a.size, epochs=a.epochs, freeze_epochs=a.freeze_epochs, bs=a.bs, max_per_class=a.cap,
               progress=False, lr_find_iters=30, keep_checkpoints=True, **WORKERS)
     print(f"arch {a.arch}, size {a.size}, {a.freeze_epochs} frozen + {a.epochs} epochs, {a.cap} images per class of {a.data}; "
@@ -89,6 +82,7 @@ def main():
                 secs.append(float((d/'seconds.txt').read_text()))
                 tests.append(json.loads((d/'model.json').read_text())['metrics']['test_accuracy'])
                 got = evaluate_photos(write_labels(d/'held', [it for it, f in zip(items, fold) if f == k]), d/'model.pkl', out=d/'reports')['rows']
+                (d/'reports'/'rows.json').write_text(json.dumps(got))  # each photo's top classes: other thresholds, offline
                 rows += got
                 print(f"  seed {seed}, {arm}, fold {k}: {len(pool)} photos to train on ({secs[-1]:.0f} s), Test {tests[-1]:.3f}, held-out fold {scores(got)}", flush=True)
             label = 'other folds, all' if n is None else f'other folds, {n} per family'

@@ -218,7 +218,11 @@ class Answers:
 
     def scores(self, xs:list, calibrated:bool=True) -> tuple[np.ndarray, np.ndarray]:
         "Class probabilities (with the fitted temperature if `calibrated`) and energies of loaded images `xs`, each averaged over its views; a photo with tiles takes the family ImageNet is sure of (`sure_family`)."
-        outs = [self._parts(o) for o in self.logits(xs)]  # in double: a sure model's top probability saturates float32 at 1.0, tying with the threshold
+        return self.scores_of(self.logits(xs), calibrated)
+
+    def scores_of(self, logits:list[np.ndarray], calibrated:bool=True) -> tuple[np.ndarray, np.ndarray]:
+        "`scores` from each image's `logits` (V x classes, as `logits` gives them): several calibrations, one forward pass."
+        outs = [self._parts(o) for o in logits]  # in double: a sure model's top probability saturates float32 at 1.0, tying with the threshold
         T = self.temperature if calibrated else 1.0
         ps = [np.exp(o / T - _logsumexp(o / T)[:, None]).mean(0) for o, _ in outs]
         ps = [sure_family(p, q, self.vocab_families) if q is not None and len(o) > 1 else p for p, (o, q) in zip(ps, outs)]

@@ -59,13 +59,15 @@ def model_card(model_dir:str|Path, # a folder written by `train`: `model.pkl`, `
     body += [f'| {k} | {info[k]} |' for k in ('arch', 'pretrained', 'finetune', 'size', 'epochs', 'freeze_epochs', 'lr', 'seed',
                                               'prior', 'composite_p', 'fit_seconds') if k in info]
     if p := info.get('photos'):  # provenance: which labelled real photos taught the head (`train --photos`)
-        pm, fams_p = info.get('photo_metrics', {}), sorted(set(p['trained']) | set(p['held_out']))
+        pm, where = info.get('photo_metrics', {}), ', '.join(f'`{Path(d).name}`' for d in p['folders'])
         body += ['', '## Real photos it learned from', '',
-                 f"{sum(p['trained'].values())} labelled photos from {', '.join(f'`{Path(d).name}`' for d in p['folders'])} trained the head, "
-                 f"{sum(p['held_out'].values())} more were held out to set the photo threshold; the sha256 of each is in `model.json` (`photos.files`).", '',
-                 '| family | trained | held out |', '|---|---|---|', *[f"| {f} | {p['trained'].get(f, 0)} | {p['held_out'].get(f, 0)} |" for f in fams_p]]
-        if pm.get('n_photos'): body += ['', f"On the held-out photos: right family {pm['family_accuracy']:.1%}, answered {pm['answered']:.1%} "
-                                        f"at the photo threshold {pm['photo_threshold']:.2f}."]
+                 f"{sum(p['trained'].values())} labelled photos from {where} trained the head; the sha256 of each is in "
+                 "`model.json` (`photos.files`).", '', '| family | photos |', '|---|---|',
+                 *[f"| {f} | {n} |" for f, n in sorted(p['trained'].items())]]
+        if pm.get('n_photos'):
+            body += ['', f"Each answered by a head fitted without its fold ({pm['folds']} folds), as the app answers: "
+                     f"right family {pm['family_accuracy']:.1%}, answered {pm['answered']:.1%} at the photo threshold "
+                     f"{pm['photo_threshold']:.2f}."]
     body += ['', '## How well', '', '| measure | value |', '|---|---|']
     if 'test_accuracy' in m: body.append(f"| Test accuracy (at training, {m.get('n_test', '?')} images) | {m['test_accuracy']:.4f} |")
     if test: body += [f"| Test accuracy (`evaluate`, {test['n_images']} images) | {test['accuracy']:.4f} |",

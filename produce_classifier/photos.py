@@ -54,7 +54,7 @@ def contact_sheet(rows:list[dict], # wrong rows: `file`, `family`, `said`
 
 # %% ../nbs/10_photos.ipynb #f0493451
 def _classify(pred:Predictor, items:list, threshold:float|None, bs:int=16) -> tuple[list[dict], list[str]]:
-    "A row per readable photo in `items` (file, family, guess, answer, said, probability) and the unreadable files."
+    "A row per readable photo in `items` (file, family, guess, answer, said, probability, top) and the unreadable files."
     rows, unreadable = [], []
     for i in range(0, len(items), bs):
         xs, ok = [], []
@@ -63,7 +63,8 @@ def _classify(pred:Predictor, items:list, threshold:float|None, bs:int=16) -> tu
             except UserError: unreadable.append(str(f))
         for (f, fam), a in zip(ok, pred.answer(xs, threshold=threshold)):
             (best, p), said = next(iter(a['confidences'].items())), a['label']
-            rows.append(dict(file=str(f), family=fam, guess=family(best), answer=a['family'], said=said, probability=p))
+            rows.append(dict(file=str(f), family=fam, guess=family(best), answer=a['family'], said=said, probability=p,
+                             top=a['confidences']))
     return rows, unreadable
 
 def _per_family(rows:list[dict]) -> list[dict]:

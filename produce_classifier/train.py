@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_train.ipynb #b2e56c7f
 from __future__ import annotations
-import datetime, difflib, hashlib, itertools, json, random, shutil, sys, tempfile, time
+import copy, datetime, difflib, hashlib, itertools, json, random, shutil, sys, tempfile, time
 from collections import Counter
 import numpy as np
 from pathlib import Path
@@ -27,7 +27,7 @@ import produce_classifier
 
 # %% auto #0
 __all__ = ['GENTLE_LR', 'fit_probe', 'wise_ft', 'save_checkpoint', 'Checkpoint', 'History', 'print_row', 'LineProgress', 'export',
-           'save_examples', 'photo_targets', 'hold_out', 'head_inputs', 'fit_head', 'photo_set', 'learn_photos',
+           'save_examples', 'photo_targets', 'photo_folds', 'head_inputs', 'fit_head', 'photo_set', 'learn_photos',
            'calibrate_photos', 'train', 'demo', 'tiny_model']
 
 # %% ../nbs/06_train.ipynb #f5bec4b6
@@ -206,17 +206,15 @@ def photo_targets(labels:list[str], # each photo's label: a class, a family or `
     return M
 
 # %% ../nbs/06_train.ipynb #617b898c
-def hold_out(labels:list[str], # each photo's label, in file order
-             pct:float=0.2, # share of each family's photos held out
-             seed:int=0,
-             least:int=5, # a family with fewer photos is all trained on
-            ) -> list[bool]:
-    "Which photos to hold out: for each family with at least `least` photos, a seeded contiguous run of `pct` of them."
-    rng, out = random.Random(seed), [False] * len(labels)
+def photo_folds(labels:list[str], # each photo's label, in file order
+                k:int=5, # folds
+                seed:int|None=0, # which fold each family's first run is; None: the first
+               ) -> list[int]:
+    "Each photo's fold: each family's photos, in file order, cut into `k` contiguous runs (or one run a photo)."
+    rng, out = random.Random(seed), [0] * len(labels)
     for idx in groupby(range(len(labels)), lambda i: family(labels[i])).values():
-        k = int(pct * len(idx)) if len(idx) >= least else 0
-        start = rng.randrange(len(idx) - k + 1)
-        for i in idx[start:start + k]: out[i] = True
+        r = 0 if seed is None else rng.randrange(k)  # a family with fewer photos than folds: spread over them
+        for j, i in enumerate(idx): out[i] = (j * k // len(idx) + r) % k
     return out
 
 # %% ../nbs/06_train.ipynb #ba0c5962
@@ -270,13 +268,15 @@ def fit_head(learn:Learner,
 
 # %% ../nbs/06_train.ipynb #42278682
 def photo_set(folders:list, # folders of labelled photos (`read_labelled`)
-              vocab:list[str], pct:float=0.2, seed:int=0) -> dict:
-    "The photos of `folders`, the classes each is right for (`photo_targets`) and which are held out (`hold_out`)."
+              vocab:list[str],
+              pct:float=0.2, # share of each family's photos in a fold
+              seed:int=0) -> dict:
+    "The photos of `folders`, the classes each is right for (`photo_targets`) and the fold of each (`photo_folds`)."
     folders = [folders] if isinstance(folders, (str, Path)) else list(folders)
     items = [it for d in folders for it in read_labelled(d)]
     labels = [l for _, l in items]
     return dict(folders=[str(Path(d).absolute()) for d in folders], items=items, targets=photo_targets(labels, vocab),
-                held=hold_out(labels, pct, seed))
+                folds=photo_folds(labels, max(2, round(1 / pct)), seed))
 
 def _model_key(model:nn.Module) -> str:
     "A digest of `model`'s weights: features computed with them can be reused."
@@ -314,62 +314,80 @@ def _answers(learn:Learner, cal:dict, zoom:float) -> LearnerAnswers:
     "`learn`'s answers as the app gives them, with calibration `cal`, every photo seen whole and as tiles."
     return LearnerAnswers(learn, dict(calibration=dict(cal, zoom=zoom)), crops=True, zoom=zoom)
 
-def _photo_views(learn:Learner, items:list, M:torch.Tensor, zoom:float, cache:dict) -> tuple:
-    "Head inputs, prior, allowed classes and weight of every view of the readable photos `items`; their sha256 and labels; the unreadable files."
-    la, Xs, Ps, Ms, used, bad = _answers(learn, {}, zoom), [], [], [], [], []
+def _photo_views(learn:Learner, shots:dict, zoom:float, cache:dict) -> tuple[list, list, list]:
+    "Head inputs, prior and allowed classes of the views of each readable photo of `shots`; the photos; the unreadable."
+    la, views, used, bad = _answers(learn, {}, zoom), [], [], []
     try:
-        for (f, label), m in zip(items, M):
+        for (f, label), m, k in zip(shots['items'], shots['targets'], shots['folds']):
             try:
                 sha = file_sha256(f)
                 if sha not in cache: cache[sha] = head_inputs(learn, [la.normalized([la.load(f)])])
             except (OSError, UserError): bad.append(str(f)); continue
             X, P = cache[sha]
-            Xs.append(X); Ps.append(P); Ms.append(m.expand(len(X), -1)); used.append(dict(sha256=sha, label=label))
+            views.append((X, P, m.expand(len(X), -1))); used.append(dict(file=f, sha256=sha, label=label, fold=k))
     finally: la.release()
-    if not used: return None, used, bad
-    wv = torch.cat([torch.full((len(X),), 1 / (len(X) * len(Xs))) for X in Xs])  # each photo counts once, however many views
-    return (torch.cat(Xs), torch.cat(Ps) if Ps[0] is not None else None, torch.cat(Ms), wv), used, bad
+    return views, used, bad
+
+def _photo_batch(views:list) -> tuple:
+    "`fit_head`'s photos from `_photo_views`: inputs, prior, allowed classes, and a weight that counts each photo once."
+    X, P, M = zip(*views)
+    wv = torch.cat([torch.full((len(x),), 1 / (len(x) * len(X))) for x in X])
+    return torch.cat(X), None if P[0] is None else torch.cat(P), torch.cat(M), wv
+
+def _photo_logits(learn:Learner, files:list, zoom:float, bs:int=16) -> tuple[list[np.ndarray], list[int]]:
+    "The logits of the views of each photo in `files`, as the app computes them (`Answers.logits`), and their side."
+    la, out, sides = _answers(learn, {}, zoom), [], []
+    try:
+        for i in range(0, len(files), bs):
+            xs = [la.load(f) for f in files[i:i + bs]]
+            out += la.logits(xs); sides += [x.shape[-1] for x in xs]
+    finally: la.release()
+    return out, sides
 
 def learn_photos(learn:Learner, shots:dict, # `photo_set`
                  seed:int=0, zoom:float=ZOOM, # the side the app sees a photo's views at, as a multiple of the input size
                  weight:float=1., # of the photos' loss beside Fruits-360's
                  cache_dir:Path|None=None, # where features are kept for a later run on the same network
                 ) -> dict:
-    "Fit `learn`'s head again with the photos of `shots` that are not held out (`fit_head`); return what was trained on."
-    key = _model_key(learn.model)
-    train = [i for i, h in enumerate(shots['held']) if not h]
+    "Fit `learn`'s head again with every photo of `shots`, once each fold's photos are answered by a head fitted without them."
+    key, lin = _model_key(learn.model), _last_linear(learn)
     fn = cache_dir/f'photo-features-{key}.pt' if cache_dir else None
     cache = torch.load(fn) if fn and fn.is_file() else {}
-    photos, used, bad = _photo_views(learn, [shots['items'][i] for i in train], shots['targets'][train], zoom, cache)
+    views, used, bad = _photo_views(learn, shots, zoom, cache)
     if fn: _save(cache, fn)
-    if photos is None: raise UserError(f"None of the {len(train)} photos to train on could be opened ({bad[0]}, ...): check the files in {', '.join(shots['folders'])}.")
+    if not used: raise UserError(f"None of the {len(bad)} photos could be opened ({bad[0]}, ...): "
+                                 f"check the files in {', '.join(shots['folders'])}.")
     studio = _cached(cache_dir and cache_dir/f'studio-features-{key}-{seed}.pt', lambda: _studio_features(learn, seed))
     outliers = _cached(cache_dir and cache_dir/f'outlier-features-{key}-{seed}.pt', lambda: _outlier_features(learn, seed))
-    loss = fit_head(learn, studio, photos, outliers, weight)
-    return dict(used=used, unreadable=bad, loss=loss)
+    start, logits, sides = copy.deepcopy(lin.state_dict()), [None] * len(used), [None] * len(used)
+    for k in sorted({u['fold'] for u in used}):  # cross-validation: each fold answered by a head that never saw it
+        lin.load_state_dict(start)
+        if rest := [v for v, u in zip(views, used) if u['fold'] != k]: fit_head(learn, studio, _photo_batch(rest), outliers, weight)
+        idx = [i for i, u in enumerate(used) if u['fold'] == k]
+        for i, o, s in zip(idx, *_photo_logits(learn, [used[i]['file'] for i in idx], zoom)): logits[i], sides[i] = o, s
+    lin.load_state_dict(start)
+    loss = fit_head(learn, studio, _photo_batch(views), outliers, weight)
+    return dict(used=used, unreadable=bad, loss=loss, logits=logits, sides=sides)
 
 # %% ../nbs/06_train.ipynb #891bef7a
 def calibrate_photos(learn:Learner, cal:dict, # `calibrate`'s studio calibration of `learn`
-                     items:list[tuple[Path, str]], # held-out (photo, family) pairs
+                     seen:dict, # `learn_photos`: the photos, each one's logits from a head fitted without it, and side
                      zoom:float=ZOOM) -> tuple[dict, dict]:
-    "`cal` with the threshold curve of the held-out photos and the big photos' energy floor below 98% of them; their metrics."
-    la, xs, fams, bad = _answers(learn, cal, zoom), [], [], []
-    try:
-        for f, fam in items:
-            try: xs.append(la.load(f)); fams.append(fam)
-            except UserError: bad.append(str(f))
-        if not xs: return cal, dict(n_photos=0, unreadable=bad)
-        p, e = la.scores(xs)
+    "`cal` with the photos' threshold curve and the big photos' energy floor below 98% of them; their metrics."
+    la = _answers(learn, cal, zoom)
+    try: p, e = la.scores_of(seen['logits'])
     finally: la.release()
-    cal = dict(cal, studio_zoomed_energy_floor=cal['zoomed_energy_floor'],
-               zoomed_energy_floor=min(cal['zoomed_energy_floor'], float(np.quantile(e, 0.02))))
+    floor = min(cal['zoomed_energy_floor'], float(np.quantile(e, 0.02)))
+    cal = dict(cal, studio_zoomed_energy_floor=cal['zoomed_energy_floor'], zoomed_energy_floor=floor)
     la._calibrate(dict(calibration=cal))
-    familiar = [ei >= la.floor(x.shape[-1]) for ei, x in zip(e, xs)]
+    fams, familiar = [family(u['label']) for u in seen['used']], [ei >= la.floor(s) for ei, s in zip(e, seen['sides'])]
     cal['photo_curve'] = curve = threshold_curve(la._top(p, la._k(None)), familiar, fams)
     at = next(r for r in curve if r['threshold'] == curve_threshold(curve, settings().app.target_accuracy))
-    return cal, dict(n_photos=len(xs), family_accuracy=float(np.mean([family(la.vocab[i]) == f for i, f in zip(p.argmax(1), fams)])),
-                     photo_threshold=at['threshold'], answered=at['answered'] / len(xs),
-                     accuracy_answered=at['right'] / at['answered'] if at['answered'] else None, unreadable=bad)
+    guess = [family(la.vocab[i]) for i in p.argmax(1)]
+    return cal, dict(n_photos=len(fams), folds=len({u['fold'] for u in seen['used']}),
+                     family_accuracy=float(np.mean([g == f for g, f in zip(guess, fams)])),
+                     photo_threshold=at['threshold'], answered=at['answered'] / len(fams),
+                     accuracy_answered=at['right'] / at['answered'] if at['answered'] else None)
 
 # %% ../nbs/06_train.ipynb #4f029add
 def _probe(learn:Learner, passes:int, state:dict, outliers:bool, seed:int, keep:bool=False):
@@ -467,13 +485,10 @@ def _wise_ft(learn:Learner, alpha:float, state:dict):
     with learn.no_bar(), learn.no_logging(): valid_loss, acc = map(float, learn.validate())
     state['best_metrics'] = dict(state.get('best_metrics', {}), valid_loss=valid_loss, accuracy=acc)
 
-def _provenance(shots:dict, seen:dict, held_metrics:dict, weight:float) -> dict:
-    "What `model.json` says of the photos that trained the model: folders, counts per family, sha256 of each, held out or not."
-    bad = held_metrics.get('unreadable', [])
-    held = [(f, l) for (f, l), h in zip(shots['items'], shots['held']) if h and str(f) not in bad]
-    return dict(folders=shots['folders'], weight=weight, trained=dict(Counter(family(u['label']) for u in seen['used'])),
-                held_out=dict(Counter(family(l) for _, l in held)), unreadable=seen['unreadable'] + bad,
-                files=[dict(u, held_out=False) for u in seen['used']] + [dict(sha256=file_sha256(f), label=l, held_out=True) for f, l in held])
+def _provenance(seen:dict, weight:float, folders:list) -> dict:
+    "What `model.json` says of the photos that trained the model: folders, counts per family, each one's sha256 and fold."
+    return dict(folders=folders, weight=weight, trained=dict(Counter(family(u['label']) for u in seen['used'])),
+                unreadable=seen['unreadable'], files=[{k: u[k] for k in ('sha256', 'label', 'fold')} for u in seen['used']])
 
 def _finish(learn:Learner, root:Path, a:dict, state:dict, out:Path, fit_seconds:float, shots:dict|None=None,
             photo_weight:float=1., **kwargs):
@@ -490,14 +505,14 @@ def _finish(learn:Learner, root:Path, a:dict, state:dict, out:Path, fit_seconds:
     cfgd = settings().data
     cal, info = calibrate(learn, seed=a['seed'], zoom=zoom), {}
     if shots:
-        held = [(f, family(l)) for (f, l), h in zip(shots['items'], shots['held']) if h]
-        cal, held_metrics = calibrate_photos(learn, cal, held, zoom) if held else (cal, {})
-        info = dict(photos=_provenance(shots, seen, held_metrics, photo_weight), photo_metrics=held_metrics)
-        if bad := info['photos']['unreadable']:
-            print(f"Skipped {len(bad)} photos that could not be opened: {', '.join(Path(b).name for b in bad[:10])}{' ...' if len(bad) > 10 else ''}", flush=True)
-        print(f"Photos: trained on {len(seen['used'])}, held out {held_metrics.get('n_photos', 0)}" + (
-              f": family accuracy {held_metrics['family_accuracy']:.1%}, answered {held_metrics['answered']:.1%} at "
-              f"{held_metrics['photo_threshold']:.2f}" if held_metrics.get('n_photos') else ''), flush=True)
+        cal, pm = calibrate_photos(learn, cal, seen, zoom)
+        info = dict(photos=_provenance(seen, photo_weight, shots['folders']), photo_metrics=pm)
+        if bad := seen['unreadable']:
+            names = ', '.join(Path(b).name for b in bad[:10]) + (' ...' if len(bad) > 10 else '')
+            print(f"Skipped {len(bad)} photos that could not be opened: {names}", flush=True)
+        print(f"Photos: trained on {pm['n_photos']}; each answered by a head fitted without its fold ({pm['folds']} folds): "
+              f"family accuracy {pm['family_accuracy']:.1%}, answered {pm['answered']:.1%} at {pm['photo_threshold']:.2f}",
+              flush=True)
     export(learn, out, dict(calibration=cal, arch=a['arch'], pretrained=a['pretrained'], seed=a['seed'], lr=ifnone(state['lr'], GENTLE_LR if a['wise'] else None), epochs=a['epochs'],
                             freeze_epochs=a['freeze_epochs'], finetune=a['finetune'], wise=a['wise'], prior=a['prior'], composite_p=a['composite_p'],
                             class_counts=_class_counts(dls),
@@ -526,7 +541,7 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
           wise:float|None=None, # pretrained, without `finetune`: after the probe, fine-tune every layer gently and keep the network this share of the way from the probe to it (WiSE-FT; 0: the probe alone); default: `[train] wise`
           prior:float|None=None, # pretrained: weight of the body's own ImageNet classifier as a family prior (0: none); default: `[train] prior`
           composite_p:float|None=None, # share of training images made into composites; default: `[train] composite_p` pretrained, else 0
-          photos:list|str|Path|None=None, # folders of labelled real photos (`read_labelled`) the head also learns from, `valid_pct` of them held out to set the photo threshold
+          photos:list|str|Path|None=None, # folders of labelled real photos (`read_labelled`) the head also learns from; folds of `valid_pct` of them set the photo threshold
           photo_weight:float|None=None, # weight of the photos' loss beside Fruits-360's; default: `[train] photo_weight`
           **kwargs, # passed to `get_dls`: `classes`, `max_per_class`, `valid_pct`, `num_workers`
          ) -> Learner:

@@ -45,17 +45,17 @@ def test_the_new_model_answers_shop_photos_better(loop):
     assert new['family_accuracy'] >= old['family_accuracy'] + 0.1, (old['family_accuracy'], new['family_accuracy'])
 
 def test_the_model_says_which_photos_trained_it(loop):
-    "model.json: the folder, counts per family, a sha256 per photo, held out or not; held-out photos never reach training."
+    "model.json: the folder, counts per family, a sha256 and a fold per photo; every readable photo trains, each fold sets the threshold."
     info = json.loads(loop['new'].with_suffix('.json').read_text())
     p, flagged = info['photos'], loop['tmp']/'logs'/'flagged'
     assert p['folders'] == [str(flagged)]
-    assert sum(p['trained'].values()) + sum(p['held_out'].values()) == 80 and set(p['held_out']) == {family(c) for c in SYNTH_CLASSES}
-    trained, held = ({f['sha256'] for f in p['files'] if f['held_out'] is h} for h in (False, True))
-    assert len(trained) == sum(p['trained'].values()) and len(held) == sum(p['held_out'].values()) and not trained & held
+    assert p['trained'] == {family(c): 10 for c in SYNTH_CLASSES}  # the damaged file is not counted
+    assert len({f['sha256'] for f in p['files']}) == 80 and {f['fold'] for f in p['files']} == set(range(5))
+    assert all({f['fold'] for f in p['files'] if family(f['label']) == fam} == set(range(5)) for fam in p['trained'])
     assert p['unreadable'] == [str(flagged/'Lemon 1'/'broken.jpg')]
     assert 'could not be opened: broken.jpg' in loop['out']  # listed, and training went on
-    curve = info['calibration']['photo_curve']
-    assert curve[0]['threshold'] == 0.5 and curve[0]['answered'] <= sum(p['held_out'].values())
+    curve, m = info['calibration']['photo_curve'], info['photo_metrics']
+    assert (m['n_photos'], m['folds'], curve[0]['threshold']) == (80, 5, 0.5) and curve[0]['answered'] <= 80
 
 def test_an_unknown_label_is_one_sentence_before_training(synth, tmp_path):
     for d in ('Lemmon', 'Lime'):
