@@ -28,8 +28,8 @@ def fit(root, out, amp, **kw):
     if amp: learn = train(root, out=out, progress=False, **kw)
     else:
         with patch.object(Learner, 'to_channelslast', lambda self, *a, **k: self): learn = train(root, out=out, progress=False, **kw)
-    meta = json.loads(Path(out).with_suffix('.json').read_text())
-    return kw['epochs'] * len(learn.dls.train_ds) / meta['fit_seconds'], meta['metrics']['test_accuracy']
+    info = json.loads(Path(out).with_suffix('.json').read_text())
+    return kw['epochs'] * len(learn.dls.train_ds) / info['fit_seconds'], info['metrics']['test_accuracy']
 
 def ms_per_request(pred, files, runs):
     "Milliseconds per one-photo request over `runs` requests (after one warm-up each), and the probabilities."

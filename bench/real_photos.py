@@ -49,7 +49,7 @@ def project(root, photos, arch, size, epochs, freeze_epochs, cap, bs, seed, tmp)
     out = Path(tmp)/f'project-{seed}'/'model.pkl'
     train(root, arch=arch, size=size, epochs=epochs, freeze_epochs=freeze_epochs, bs=bs, seed=seed, max_per_class=cap,
           out=out, progress=False, lr_find_iters=30, **WORKERS)
-    meta = json.loads(out.with_suffix('.json').read_text())
+    info = json.loads(out.with_suffix('.json').read_text())
     dev = 'cuda' if torch.cuda.is_available() else 'cpu'
     m = evaluate_photos(photos, out, out=out.parent/'reports', device=dev)
     rows = m['rows']
@@ -58,7 +58,7 @@ def project(root, photos, arch, size, epochs, freeze_epochs, cap, bs, seed, tmp)
     pred = Predictor(out, device=dev)
     neg = sorted(get_image_files(make_non_produce(Path(tmp)/f'non-produce-{seed}', n=200, seed=seed + 1000)))
     refused = sum(a['abstained'] for a in pred.classify(neg)) / len(neg)  # the app's rule: threshold and energy floor
-    return dict(test=meta['metrics']['test_accuracy'], **_family_scores([r['guess'] for r in rows], [r['family'] for r in rows]),
+    return dict(test=info['metrics']['test_accuracy'], **_family_scores([r['guess'] for r in rows], [r['family'] for r in rows]),
                 answered=m['answered'], acc_answered=m['accuracy_answered'], err_ratio=(1 - m['accuracy_answered']) / err_all,
                 refused=refused, threshold=pred.threshold, photo_threshold=pred.photo_threshold, zoom=m['zoom'],
                 **{f'{k}_zoom1': v for k, v in _family_scores([r['guess'] for r in flat], [r['family'] for r in flat]).items()})

@@ -42,8 +42,8 @@ def project(root, arch, size, bs, epochs, lr, seed, **kwargs):
     with tempfile.TemporaryDirectory() as tmp:  # the model and its checkpoints: hundreds of MB nobody reads
         out = Path(tmp)/'model.pkl'
         learn = train(root, arch=arch, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, pretrained=False, out=out, progress=False, **kwargs)
-        meta = json.loads(out.with_suffix('.json').read_text())
-    return epochs * len(learn.dls.train_ds) / meta['fit_seconds'], meta['metrics']['test_accuracy']
+        info = json.loads(out.with_suffix('.json').read_text())
+    return epochs * len(learn.dls.train_ds) / info['fit_seconds'], info['metrics']['test_accuracy']
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])

@@ -17,28 +17,30 @@ __all__ = ['params', 'add_flags', 'parser', 'main']
 
 # %% ../nbs/14_cli.ipynb #6e01defb
 def _download(args):
-    "Print the dataset root, downloading and extracting it first if needed."
-    from produce_classifier.data import get_fruits360  # imported here so `--help` answers without loading torch
+    "Find or download Fruits-360 and print the folder holding Training/ and Test/."
+    # imported here so `--help` answers without loading torch
+    from produce_classifier.data import get_fruits360
     print(get_fruits360(args.data, args.version))
 
 # %% ../nbs/14_cli.ipynb #8a9044b2
 def _summary(out) -> str:
     "One line about the model exported to `out`, from its `model.json`."
     from produce_classifier.core import model_info
-    meta = model_info(out, None)  # `train` has just written and hashed it
-    m = meta['metrics']
-    return (f"Saved {out} ({meta['arch']}, {len(meta['vocab'])} classes): validation accuracy {m['accuracy']:.3f}, "
-            f"Test accuracy {m['test_accuracy']:.3f} on {m['n_test']} images.")
+    info = model_info(out, None)  # `train` has just written and hashed it
+    m = info['metrics']
+    return (f"Saved {out} ({info['arch']}, {len(info['vocab'])} classes): validation accuracy "
+            f"{m['accuracy']:.3f}, Test accuracy {m['test_accuracy']:.3f} on {m['n_test']} images.")
 
 def _train(args):
-    "Train on the dataset and export the model."
+    "Train a classifier on Fruits-360 (and labelled photos) and export model.pkl with model.json beside it."
     from produce_classifier.data import get_fruits360
     from produce_classifier.train import train
-    train(get_fruits360(args.data), **{k: getattr(args, k) for k in _flags('train', 'train', ['root']) + _dls_flags()})
+    train(get_fruits360(args.data),
+          **{k: getattr(args, k) for k in _flags('train', 'train', ['root']) + _dls_flags()})
     print(_summary(args.out))
 
 def _demo(args):
-    "Make the synthetic dataset and train a small model on it from scratch."
+    "Make a synthetic Fruits-360 and train a small ResNet18 on it from scratch, on the CPU, in minutes."
     from produce_classifier.train import demo
     demo(**{k: getattr(args, k) for k in _flags('train', 'demo')})
     print(_summary(args.out))
@@ -48,64 +50,83 @@ def _evaluate_photos(args):
     "Evaluate a model on labelled real photos and write the reports."
     from produce_classifier.photos import evaluate_photos
     m = evaluate_photos(args.photos, args.model, out=args.out)
-    print(f"Real photos: family accuracy {m['family_accuracy']:.1%} on {m['n_photos']} photos; at the threshold {m['threshold']:.3f} ({m['photo_threshold']:.3f} for a photo with tiles) "
-          f"the model answers {m['answered']:.1%} of them ({m['accuracy_answered']:.1%} right) and is confidently wrong on "
-          f"{m['confidently_wrong']:.1%}; reports in {m['out']}/")
-    if m['unreadable']: print(f"Skipped: {len(m['unreadable'])} unreadable photos (listed in photos_metrics.json).")
+    print(f"Real photos: family accuracy {m['family_accuracy']:.1%} on {m['n_photos']} photos; at "
+          f"the threshold {m['threshold']:.3f} ({m['photo_threshold']:.3f} for a photo with tiles) "
+          f"the model answers {m['answered']:.1%} of them ({m['accuracy_answered']:.1%} right) and "
+          f"is confidently wrong on {m['confidently_wrong']:.1%}; reports in {m['out']}/")
+    if m['unreadable']:
+        print(f"Skipped: {len(m['unreadable'])} unreadable photos (listed in photos_metrics.json).")
 
 def _evaluate(args):
-    "Evaluate a model on the Test split (or on labelled photos) and write the reports."
+    "Predict the whole Test split (or labelled photos) and write metrics, per-class scores and plots."
     if args.photos: return _evaluate_photos(args)
     from produce_classifier.evaluate import evaluate
-    r = evaluate(args.model, args.data, **{k: getattr(args, k) for k in _flags('evaluate', 'evaluate', ['model', 'root'])})
-    print(f"Test accuracy {r['accuracy']:.4f} (top-5 {r['top5_accuracy']:.4f}, family {r['family_accuracy']:.4f}) "
-          f"on {r['n_images']} images of {r['n_classes']} classes; reports in {r['out']}/")
+    r = evaluate(args.model, args.data,
+                 **{k: getattr(args, k) for k in _flags('evaluate', 'evaluate', ['model', 'root'])})
+    print(f"Test accuracy {r['accuracy']:.4f} (top-5 {r['top5_accuracy']:.4f}, family "
+          f"{r['family_accuracy']:.4f}) on {r['n_images']} images of {r['n_classes']} classes; "
+          f"reports in {r['out']}/")
     if (rob := r.get('robustness')):
         a = rob['at_threshold']
-        print(f"Off the white background: shifted Test accuracy {rob['shifted_accuracy']:.4f}; at the threshold {rob['threshold']:.3f} "
-              f"the model answers {a['shifted']['coverage']:.1%} of shifted images ({a['shifted']['accuracy_answered']:.1%} right) "
-              f"and refuses {a['non_produce_refused']:.1%} of non-produce images.")
-    for what, n in (('unknown Test classes', len(r['unknown'])), ('model classes missing from Test', len(r['missing'])),
+        print(f"Off the white background: shifted Test accuracy {rob['shifted_accuracy']:.4f}; at "
+              f"the threshold {rob['threshold']:.3f} the model answers "
+              f"{a['shifted']['coverage']:.1%} of shifted images "
+              f"({a['shifted']['accuracy_answered']:.1%} right) and refuses "
+              f"{a['non_produce_refused']:.1%} of non-produce images.")
+    for what, n in (('unknown Test classes', len(r['unknown'])),
+                    ('model classes missing from Test', len(r['missing'])),
                     ('unreadable images', len(r['unreadable']))):
         if n: print(f"Skipped: {n} {what} (listed in report.md).")
 
 # %% ../nbs/14_cli.ipynb #34636163
 def _predict(args):
-    "Classify image files: the app's answer for each, and the top classes behind it."
+    "Classify image files: the app's answer for each, then the top classes behind it."
     import json
     from produce_classifier.serving import load_predictor
-    pred, failed, results = load_predictor(args.model), 0, {}  # the app's predictor, so the same photo gets the same answer
+    # the app's predictor, so the same photo gets the same answer
+    pred, failed, results = load_predictor(args.model), 0, {}
     for fn in args.images:
         try: results[fn] = pred.classify([fn], args.k, args.threshold)[0]
         except UserError as e: failed += 1; print(f"error: {e}", file=sys.stderr)
-    if args.json: print(json.dumps({fn: dict(verdict=v['label'], family=v['family'], abstained=v['abstained'], top=[dict(label=l, probability=round(p, 4)) for l, p in v['confidences'].items()])
+    if args.json:
+        print(json.dumps({fn: dict(verdict=v['label'], family=v['family'], abstained=v['abstained'],
+                                   top=[dict(label=l, probability=round(p, 4)) for l,
+                                        p in v['confidences'].items()])
                                     for fn, v in results.items()}, indent=2))
     else:
-        for fn, v in results.items(): print(f"{fn}: {v['label']} | " + ', '.join(f"{l} ({p:.1%})" for l, p in v['confidences'].items()))
+        for fn, v in results.items():
+            print(f"{fn}: {v['label']} | "
+                  + ', '.join(f"{l} ({p:.1%})" for l, p in v['confidences'].items()))
     if failed: sys.exit(1)
 
 def _serve(args):
-    "Serve the web app."
+    "Serve the Gradio app locally: the same app as the Hugging Face Space."
     from produce_classifier.app import MAX_FILE_SIZE, make_demo
-    make_demo(args.model).launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_FILE_SIZE)
+    make_demo(args.model).launch(server_name=args.host, server_port=args.port, share=args.share,
+                                 max_file_size=MAX_FILE_SIZE)
 
 def _monitor(args):
-    "Report on the app's prediction log."
+    "Report on the app's prediction log: requests per day, 'not sure', confidence, drift."
     from produce_classifier.monitor import monitor
     m = monitor(args.logdir, args.out, args.model)
-    print(f"Wrote {args.out}/monitor.md: {m['requests']} requests, {m['errors']} unreadable uploads, 'not sure' on {m['not_sure']:.1%} of the rest.")
+    print(f"Wrote {args.out}/monitor.md: {m['requests']} requests, {m['errors']} unreadable "
+          f"uploads, 'not sure' on {m['not_sure']:.1%} of the rest.")
 
 def _publish(args):
-    "Upload a model folder to the Hugging Face Hub."
+    "Upload a model, its examples, reports and card to a Hub model repo (needs a write token)."
     from produce_classifier.hub import publish
-    print(f"Published {args.model_dir} to {publish(args.model_dir, args.repo, reports=args.reports, private=args.private)}")
+    print(f"Published {args.model_dir} to "
+          f"{publish(args.model_dir, args.repo, reports=args.reports, private=args.private)}")
 
+# %% ../nbs/14_cli.ipynb #e57b3723
 def _space(args):
-    "Build a Space folder serving a published model, and push it."
+    "Write a Gradio Space serving a Hub model repo into a folder, and with --push upload it."
     from produce_classifier.hub import build_space, push_space
     space = args.space or f'{args.model_repo}-demo'
     out = build_space(args.out, args.model_repo, args.hardware, space, args.revision)
-    if not args.push: return print(f"Built the Space in {out}/: look through it, then run again with --push to upload it.")
+    if not args.push:
+        return print(f"Built the Space in {out}/: look through it, then run again with --push to "
+                     f"upload it.")
     print(f"Pushed {out}/ to {push_space(out, space, args.hardware, private=args.private)}")
 
 # %% ../nbs/14_cli.ipynb #96ff2364
@@ -115,60 +136,75 @@ def _default(node):
 
 @functools.cache
 def _source(module:str) -> tuple:
-    "The syntax tree of `produce_classifier.module` and its comments by line, parsed once however many flags read it."
+    "The syntax tree of `produce_classifier.module` and its comments by line, parsed once."
     src = (Path(produce_classifier.__file__).parent/f'{module}.py').read_text()
-    return ast.parse(src), {t.start[0]: t.string[1:].strip() for t in tokenize.generate_tokens(io.StringIO(src).readline) if t.type == tokenize.COMMENT}
+    return ast.parse(src), {t.start[0]: t.string[1:].strip()
+                            for t in tokenize.generate_tokens(io.StringIO(src).readline)
+                            if t.type == tokenize.COMMENT}
 
 def params(module:str, fn:str) -> dict:
-    "{argument: (annotation, default, docment)} of `fn` in `produce_classifier.module`, read from its source without importing it."
+    "{argument: (annotation, default, docment)} of `fn`, read from its source without importing it."
     tree, notes = _source(module)
-    f = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == fn)  # a function or a method
+    # a function or a method
+    f = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == fn)
     args, defaults = f.args.args + f.args.kwonlyargs, [*f.args.defaults, *f.args.kw_defaults]
-    defaults = [Parameter.empty] * (len(args) - len(defaults)) + [_default(d) if d else Parameter.empty for d in defaults]
-    return {a.arg: (ast.unparse(a.annotation) if a.annotation else 'str', d, notes.get(a.lineno, '')) for a, d in zip(args, defaults)}
+    defaults = [Parameter.empty] * (len(args) - len(defaults)) + [_default(d) if d
+                                                                  else Parameter.empty
+                                                                  for d in defaults]
+    return {a.arg: (ast.unparse(a.annotation) if a.annotation else 'str', d,
+                    notes.get(a.lineno, '')) for a, d in zip(args, defaults)}
 
 def _flags(module:str, fn:str, skip:list[str]=()) -> list[str]:
     "The arguments of `fn` that are flags: all of them but `skip`."
     return [a for a in params(module, fn) if a not in skip and a != 'self']
 
 def _dls_flags() -> list[str]:
-    "`get_dls`'s arguments that `train` passes through (`**kwargs`): those `train` does not have itself."
+    "The arguments of `get_dls` that `train` passes through."
     return _flags('data', 'get_dls', ['root', *params('train', 'train')])
 
 def _help(doc:str, default) -> str:
-    "A docment as `--help` shows it: the values of the settings it names, or without its default where the flag has one."
+    "A docment as `--help` shows it, with the values of the settings it names."
     if default is not None: return doc.split('; default:')[0]
     cfg = settings()
-    return re.sub(r'`\[(\w+)\] (\w+)`', lambda m: f"{m[0]} ({cfg[m[1]][m[2]]!r})" if m[2] in cfg.get(m[1], {}) else m[0], doc)
+    return re.sub(r'`\[(\w+)\] (\w+)`', lambda m: f"{m[0]} ({cfg[m[1]][m[2]]!r})"
+                  if m[2] in cfg.get(m[1], {}) else m[0], doc)
 
+# %% ../nbs/14_cli.ipynb #73d65fad
+# more `add_argument` keywords for an argument, e.g. `hardware=dict(choices=...)`
 def add_flags(p:argparse.ArgumentParser, module:str, fn:str,
               names:list[str]|None=None, # default: every argument of `fn` (`_flags`)
               defaults:dict|None=None, # a flag's default where it is not the argument's
-              flags:dict|None=None, # a flag spelled other than `--` + the argument's name, e.g. {'revision': '--model-revision'}
-              **extra): # more `add_argument` keywords for an argument, e.g. `hardware=dict(choices=...)`
+              flags:dict|None=None, # flags not spelled `--` + the argument, e.g. {'revision': '--model-revision'}
+              **extra):
     "Add to `p` a flag per argument of `fn`: its type, default and help from the signature and docments."
     ps, defaults = params(module, fn), defaults or {}
     for a in ifnone(names, _flags(module, fn)):
         ann, default, doc = ps[a]
         default, kind = defaults.get(a, default), ann.split('|')[0].strip()
         kw = dict(required=True) if default is Parameter.empty else dict(default=default)
-        if kind == 'bool': kw['action'] = argparse.BooleanOptionalAction  # --x and --no-x, whatever the default
+        # --x and --no-x, whatever the default
+        if kind == 'bool': kw['action'] = argparse.BooleanOptionalAction
         elif kind.startswith('list'): kw.update(nargs='+', metavar=a.upper())
         else: kw['type'] = {'int': int, 'float': float}.get(kind, str)
         flag = (flags or {}).get(a, '--' + a.replace('_', '-'))
-        p.add_argument(flag, **{'dest': a, 'help': _help(doc, kw.get('default')), **kw, **extra.get(a, {})})
+        p.add_argument(flag,
+                       **{'dest': a, 'help': _help(doc, kw.get('default')), **kw,
+                          **extra.get(a, {})})
 
 # %% ../nbs/14_cli.ipynb #b4e642cd
 class _Fmt(argparse.ArgumentDefaultsHelpFormatter):
-    "argparse's help with defaults, but none where a flag defaults to a setting: its help names that setting and its value."
-    def _get_help_string(self, action): return action.help if action.default is None else super()._get_help_string(action)
+    "argparse's help with defaults, except where the help names a setting instead."
+    def _get_help_string(self, action):
+        return action.help if action.default is None else super()._get_help_string(action)
 
 _fmt = _Fmt
+
 _DATA_HELP = 'a folder or .zip holding the dataset (default: FRUITS360_DIR, [data] dir, then Kaggle)'
 
 def _at_least_1(s:str) -> int:
     "`s` as a whole number of at least 1, or argparse's one-line error."
-    if not s.strip().isdigit() or int(s) < 1: raise argparse.ArgumentTypeError(f"{s!r} is not a whole number of at least 1")
+    if not s.strip().isdigit() or int(s) < 1:
+        raise argparse.ArgumentTypeError(f"{s!r} is not a whole number of at least 1")
     return int(s)
 
 def _probability(s:str) -> float:
@@ -187,69 +223,84 @@ def _evaluate_flags(e, cfg):
     add_flags(e, 'evaluate', 'evaluate', ['model'], dict(model=cfg.app.model_path))
     e.add_argument('--data', help=_DATA_HELP)
     add_flags(e, 'evaluate', 'evaluate', _flags('evaluate', 'evaluate', ['model', 'root']))
-    e.add_argument('--photos', metavar='DIR', help='evaluate on labelled real photos instead (family folders, or a labels.csv with file,family): family accuracy, abstention, mistakes')
+    e.add_argument('--photos', metavar='DIR',
+                   help='evaluate on labelled real photos instead (family folders, or a labels.csv '
+                   'with file,family): family accuracy, abstention, mistakes')
 
+# %% ../nbs/14_cli.ipynb #d5e4c27b
 def _predict_flags(p, cfg):
     p.add_argument('images', nargs='+', metavar='IMG', help='image files (JPEG, PNG, WebP, ...)')
     p.add_argument('--model', default=cfg.app.model_path, help='the exported model.pkl')
     add_flags(p, 'core', 'classify', _flags('core', 'classify', ['srcs']), flags=dict(k='--top-k'),
               k=dict(type=_at_least_1, metavar='TOP_K'), threshold=dict(type=_probability))
-    p.add_argument('--json', action='store_true', help='print JSON ({file: {verdict, family, abstained, top}}) instead of one line per image')
+    p.add_argument('--json', action='store_true',
+                   help='print JSON ({file: {verdict, family, abstained, top}}) instead of one '
+                   'line per image')
 
 def _serve_flags(s, cfg):
-    s.add_argument('--model', help='model.pkl to serve (default: MODEL_PATH, else [app] model_path)')
-    s.add_argument('--host', default='127.0.0.1', help='address to listen on (0.0.0.0: all interfaces)')
-    s.add_argument('--port', type=int, help="port (default: GRADIO_SERVER_PORT, else Gradio's 7860)")
-    s.add_argument('--share', action='store_true', help='also open a temporary public gradio.live link')
+    s.add_argument('--model',
+                   help='model.pkl to serve (default: MODEL_PATH, else [app] model_path)')
+    s.add_argument('--host', default='127.0.0.1',
+                   help='address to listen on (0.0.0.0: all interfaces)')
+    s.add_argument('--port', type=int,
+                   help="port (default: GRADIO_SERVER_PORT, else Gradio's 7860)")
+    s.add_argument('--share', action='store_true',
+                   help='also open a temporary public gradio.live link')
 
 def _space_flags(s, cfg):
-    add_flags(s, 'hub', 'build_space', ['model_repo', 'revision', 'space', 'hardware', 'out'], dict(out='space'),  # in the order of `--help`
-              flags=dict(revision='--model-revision'), revision=dict(metavar='MODEL_REVISION'), hardware=dict(choices=['zero', 'cpu']))
-    s.add_argument('--push', action='store_true', help='upload the folder to the Space (created if it does not exist)')
+    # in the order of `--help`
+    add_flags(s, 'hub', 'build_space', ['model_repo', 'revision', 'space', 'hardware', 'out'],
+              dict(out='space'),
+              flags=dict(revision='--model-revision'), revision=dict(metavar='MODEL_REVISION'),
+              hardware=dict(choices=['zero', 'cpu']))
+    s.add_argument('--push', action='store_true',
+                   help='upload the folder to the Space (created if it does not exist)')
     s.add_argument('--private', action='store_true', help='create the Space private')
 
-_COMMANDS = {  # name: (what runs it, what adds its flags, its line in `--help`, its description)
-    'download': (_download, lambda d, cfg: (d.add_argument('--data', help=_DATA_HELP), add_flags(d, 'data', 'get_fruits360', ['version'],
-                 flags=dict(version='--kaggle-version'), version=dict(metavar='KAGGLE_VERSION'))),
-                 'get Fruits-360 and print its root folder', 'Find or download Fruits-360 and print the folder holding Training/ and Test/.'),
-    'train': (_train, _train_flags, 'train a classifier and export model.pkl',
-              'Train a classifier on Fruits-360 and export model.pkl with model.json beside it: with ImageNet weights, by default a '
-              'linear head fitted to convergence on the frozen network; else lr_find and one-cycle training.'),
-    'evaluate': (_evaluate, _evaluate_flags, 'evaluate a model on the held-out Test split',
-                 'Predict the whole Test split and write metrics.json, per_class.csv, report.md, confusion_matrix.png and top_losses.png.'),
-    'predict': (_predict, _predict_flags, 'classify image files',
-                "Classify image files with an exported model: the app's answer for each (a class, a family when only "
-                "the variety is unsure, or 'Not sure'), then the top classes behind it."),
-    'serve': (_serve, _serve_flags, 'serve the web app (Gradio)', 'Serve the Gradio app locally: the same app as the Hugging Face Space.'),
-    'monitor': (_monitor, lambda m, cfg: (m.add_argument('logdir', metavar='LOGDIR', help=params('monitor', 'monitor')['logdir'][2]),
-                                           add_flags(m, 'monitor', 'monitor', _flags('monitor', 'monitor', ['logdir']))),
-                "report on the app's prediction log",
-                "Read the app's prediction log ([app] log_dir) and write monitor.md, monitor.json and confidence.png: "
-                "requests per day, the share 'not sure', confidence, families answered against training."),
-    'demo': (_demo, lambda d, cfg: add_flags(d, 'train', 'demo'),
-             'train a small model on synthetic data, no download needed',
-             'Make a synthetic Fruits-360 and train a small ResNet18 on it from scratch on the CPU, in a few minutes.'),
-    'publish': (_publish, lambda p, cfg: (p.add_argument('model_dir', metavar='MODEL_DIR', help=params('hub', 'publish')['model_dir'][2]),
-                                          add_flags(p, 'hub', 'publish', _flags('hub', 'publish', ['model_dir', 'token']))),  # a token on a command line stays in its history
-                'upload a model to the Hugging Face Hub',
-                'Upload model.pkl, model.json, the examples, the reports and a model card to a Hub model repo, in one commit. '
-                'Needs a token with write access: HF_TOKEN, or `hf auth login`.'),
-    'space': (_space, _space_flags, 'make a Hugging Face Space that serves a published model',
-              'Write a Gradio Space serving a Hub model repo into a folder (app.py, the library, lean requirements.txt, '
-              'README front matter), and with --push upload it.'),
+# %% ../nbs/14_cli.ipynb #74f436c5
+def _download_flags(d, cfg):
+    d.add_argument('--data', help=_DATA_HELP)
+    add_flags(d, 'data', 'get_fruits360', ['version'], flags=dict(version='--kaggle-version'),
+              version=dict(metavar='KAGGLE_VERSION'))
+
+def _monitor_flags(m, cfg):
+    m.add_argument('logdir', metavar='LOGDIR', help=params('monitor', 'monitor')['logdir'][2])
+    add_flags(m, 'monitor', 'monitor', _flags('monitor', 'monitor', ['logdir']))
+
+def _demo_flags(d, cfg): add_flags(d, 'train', 'demo')
+
+def _publish_flags(p, cfg):
+    p.add_argument('model_dir', metavar='MODEL_DIR', help=params('hub', 'publish')['model_dir'][2])
+    # no --token: a token on a command line stays in its history
+    add_flags(p, 'hub', 'publish', _flags('hub', 'publish', ['model_dir', 'token']))
+
+# %% ../nbs/14_cli.ipynb #27682f69
+_COMMANDS = {  # each command, in pipeline order, with its line in `--help`; it runs `_name`, its flags `_name_flags`
+    'download': 'get Fruits-360 and print its root folder',
+    'train': 'train a classifier and export model.pkl',
+    'evaluate': 'evaluate a model on the held-out Test split',
+    'predict': 'classify image files',
+    'serve': 'serve the web app (Gradio)',
+    'monitor': "report on the app's prediction log",
+    'demo': 'train a small model on synthetic data, no download needed',
+    'publish': 'upload a model to the Hugging Face Hub',
+    'space': 'make a Hugging Face Space that serves a published model',
 }
 
+# %% ../nbs/14_cli.ipynb #4ce948b2
 def parser() -> argparse.ArgumentParser:
     "The `produce-classifier` argument parser, its defaults read from `settings()`."
     cfg = settings()
     p = argparse.ArgumentParser(prog='produce-classifier', formatter_class=_fmt,
-                                description='Classify fruits, vegetables, nuts and seeds: get Fruits-360, train, evaluate, serve.')
+                                description='Classify fruits, vegetables, nuts and seeds: get '
+                                'Fruits-360, train, evaluate, serve.')
     p.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
-    for name, (func, flags, help, description) in _COMMANDS.items():
-        c = sub.add_parser(name, formatter_class=_fmt, help=help, description=description)
+    for name, help in _COMMANDS.items():
+        run, flags = globals()[f'_{name}'], globals()[f'_{name}_flags']
+        c = sub.add_parser(name, formatter_class=_fmt, help=help, description=run.__doc__)
         flags(c, cfg)
-        c.set_defaults(func=func)
+        c.set_defaults(func=run)
     return p
 
 # %% ../nbs/14_cli.ipynb #bc78a1ce
@@ -259,4 +310,5 @@ def main(argv:list[str]|None=None):
         args = parser().parse_args(argv)
         args.func(args)
     except UserError as e: sys.exit(f"error: {e}")
-    except KeyboardInterrupt: sys.exit("Interrupted: nothing half-written was kept; run the command again to continue.")
+    except KeyboardInterrupt:
+        sys.exit("Interrupted: nothing half-written was kept; run the command again to continue.")

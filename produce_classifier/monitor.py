@@ -8,33 +8,37 @@ import collections, datetime, json, os, shutil, sys, threading
 from pathlib import Path
 from .settings import UserError
 from fastcore.basics import patch
-from .core import NOT_PRODUCE, atomic_dir, atomic_file, file_sha256, family, model_info
+from .core import (NOT_PRODUCE, atomic_dir, atomic_file, file_sha256, family,
+                                     model_info, save_figure)
 
 # %% auto #0
 __all__ = ['PredictionLog', 'record', 'read_log', 'monitor']
 
 # %% ../nbs/11_monitor.ipynb #9a7b1176
 class PredictionLog:
-    "One JSON line per answered photo in `folder`/predictions.jsonl, rotated by size; a write that fails stops the log, never an answer."
+    "One JSON line per answered photo in `folder`/predictions.jsonl, rotated by size."
     name = 'predictions.jsonl'
     def __init__(self, folder:str|Path, # the only place anything is written
                  max_mb:float=10, # rotate to predictions.jsonl.1 (then .2, ...) beyond this size
                  keep:int=5, # rotated files kept
                 ):
         self.folder, self.max_bytes, self.keep = Path(folder), int(max_mb * 2**20), keep
-        self.lock, self.stopped = threading.Lock(), None  # `stopped`: why the log stopped, once it has
+        # `stopped`: why the log stopped, once it has
+        self.lock, self.stopped = threading.Lock(), None
 
     def _rotate(self, fn:Path):
         "Shift predictions.jsonl.1 ... to .2 ..., dropping the oldest, and `fn` to .1."
         for i in range(self.keep - 1, 0, -1):
-            if (old := fn.with_name(f'{fn.name}.{i}')).exists(): os.replace(old, fn.with_name(f'{fn.name}.{i + 1}'))
+            if (old := fn.with_name(f'{fn.name}.{i}')).exists():
+                os.replace(old, fn.with_name(f'{fn.name}.{i + 1}'))
         os.replace(fn, fn.with_name(f'{fn.name}.1'))
 
     def write(self, records:list[dict]):
-        "Append `records`, one line each, unless the log has stopped; a failure stops it with one sentence on stderr."
+        "Append `records`, one line each, unless the log has stopped."
         if self.stopped or not records: return
         lines = ''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in records)
-        with self.lock:  # one writer at a time: whole lines, in order, whatever the number of visitors
+        # one writer at a time: whole lines, in order, whatever the number of visitors
+        with self.lock:
             try:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 fn = self.folder/self.name
@@ -44,18 +48,22 @@ class PredictionLog:
                 self.stopped = f"The prediction log in {self.folder} stopped ({e.strerror or e}): answers go on, unlogged; free the disk or fix the folder and restart the app."
                 print(self.stopped, file=sys.stderr)
 
-def _now() -> str: return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='milliseconds')
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='milliseconds')
 
+# %% ../nbs/11_monitor.ipynb #ac58b252
 def record(src, answer:dict, sha256:str, seconds:float,
            source:str|None=None, # where the model came from: `repo@commit` for a model from the Hub
           ) -> dict:
-    "The log line for one photo: when, the model, the answer (or error) and its top classes, the latency, and the image's hash (not the image)."
+    "The log line for one photo: when, the model, the answer, the latency and the image's hash."
     try: digest = file_sha256(Path(src)) if src else None
     except OSError: digest = None  # gone already
     return dict(time=_now(), model_sha256=sha256,
-                verdict=answer['label'], family=answer.get('family'), abstained=answer.get('abstained', True), error=bool(answer.get('error')),
+                verdict=answer['label'], family=answer.get('family'),
+                abstained=answer.get('abstained', True), error=bool(answer.get('error')),
                 top=[[k, round(v, 4)] for k, v in answer.get('confidences', {}).items()],
-                seconds=round(seconds, 4), image_sha256=digest, **({'model_source': source} if source else {}))
+                seconds=round(seconds, 4), image_sha256=digest,
+                **({'model_source': source} if source else {}))
 
 # %% ../nbs/11_monitor.ipynb #d7a4c8c0
 @patch
@@ -64,26 +72,36 @@ def flag(self:PredictionLog, src, # the photo a visitor says the model got wrong
          vocab:list[str], # the model's classes
          sha256:str|None=None, # the model's
         ) -> Path:
-    "Keep `src` as `folder`/flagged/`label`/<its sha256> with a line in flags.jsonl; return its path, or a `UserError` saying why not."
-    if label not in vocab and label != NOT_PRODUCE: raise UserError(f"{label!r} is not one of this model's classes: pick one from the list, or {NOT_PRODUCE!r}.")
-    if not src or not Path(src).is_file(): raise UserError("There is no photo to flag: upload the photo, then say what it is.")
-    digest = file_sha256(Path(src)); dest = self.folder/'flagged'/label/f'{digest[:16]}{Path(src).suffix.lower()}'
-    line = dict(time=_now(), model_sha256=sha256, label=label, image_sha256=digest, file=str(dest.relative_to(self.folder)))
+    "Keep `src` as `folder`/flagged/`label`/<its sha256>, with a line in flags.jsonl."
+    if label not in vocab and label != NOT_PRODUCE:
+        raise UserError(f"{label!r} is not one of this model's classes: pick one from the list, or "
+                        f"{NOT_PRODUCE!r}.")
+    if not src or not Path(src).is_file():
+        raise UserError("There is no photo to flag: upload the photo, then say what it is.")
+    digest = file_sha256(Path(src))
+    dest = self.folder/'flagged'/label/f'{digest[:16]}{Path(src).suffix.lower()}'
+    line = dict(time=_now(), model_sha256=sha256, label=label, image_sha256=digest,
+                file=str(dest.relative_to(self.folder)))
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         if not dest.exists():
-            with atomic_file(dest) as tmp: shutil.copyfile(src, tmp)  # a full disk leaves no half photo
-        with self.lock, (self.folder/'flags.jsonl').open('a', encoding='utf-8') as f: f.write(json.dumps(line) + '\n')
-    except OSError as e: raise UserError(f"The photo could not be saved in {self.folder} ({e.strerror or e}): thank you all the same.") from None
+            # a full disk leaves no half photo
+            with atomic_file(dest) as tmp: shutil.copyfile(src, tmp)
+        with self.lock, (self.folder/'flags.jsonl').open('a', encoding='utf-8') as f:
+            f.write(json.dumps(line) + '\n')
+    except OSError as e:
+        raise UserError(f"The photo could not be saved in {self.folder} ({e.strerror or e}): thank "
+                        f"you all the same.") from None
     return dest
 
 
 
 # %% ../nbs/11_monitor.ipynb #2650f844
 def read_log(folder:str|Path) -> list[dict]:
-    "Every record of `folder`'s prediction log, oldest first (rotated files included); lines that do not parse are skipped."
+    "Every record of `folder`'s prediction log, oldest first, rotated files included."
     fn = Path(folder)/PredictionLog.name
-    rotated = sorted(fn.parent.glob(f'{fn.name}.*'), key=lambda f: -int(f.suffix[1:]) if f.suffix[1:].isdigit() else 0)
+    rotated = sorted(fn.parent.glob(f'{fn.name}.*'), key=lambda f: -int(f.suffix[1:])
+                     if f.suffix[1:].isdigit() else 0)
     out = []
     for f in rotated + ([fn] if fn.exists() else []):
         for line in f.read_text(encoding='utf-8', errors='replace').splitlines():
@@ -92,31 +110,40 @@ def read_log(folder:str|Path) -> list[dict]:
     return out
 
 def _plot_confidence(conf:list[float], fn:Path):
-    "A histogram of the answers' top probabilities (a bare `Figure`: no pyplot state, no backend switched under a notebook)."
-    from matplotlib.figure import Figure
+    "A histogram of the answers' top probabilities, as a bare `Figure`."
+    from matplotlib.figure import Figure  # imported here: the app imports this module, and seldom plots
     fig = Figure(figsize=(6, 3)); ax = fig.subplots()
-    ax.hist(conf, bins=20, range=(0, 1)); ax.set_xlabel('top probability'); ax.set_ylabel('requests')
-    fig.savefig(fn, dpi=100, bbox_inches='tight')
+    ax.hist(conf, bins=20, range=(0, 1))
+    ax.set_xlabel('top probability')
+    ax.set_ylabel('requests')
+    save_figure(fn, fig, dpi=100)
 
+# %% ../nbs/11_monitor.ipynb #9937d81a
 def monitor(logdir:str|Path, # the app's prediction log folder (`[app] log_dir`)
             out:str|Path='monitor', # folder for the report (replaced as a whole)
-            model:str|Path|None=None, # model.pkl whose model.json gives the training distribution; default: none
+            model:str|Path|None=None, # model.pkl whose model.json has the training counts; default: none
            ) -> dict:
-    "Write a report of the app's answers to `out`: requests per day, share 'not sure', confidence histogram, answers against training."
+    "Write a report of the app's answers to `out`: per day, not sure, confidence, drift."
     recs = read_log(logdir)
-    if not recs: raise UserError(f"No prediction log in {logdir}: serve the app with [app] log_dir (or PREDICTION_LOG) set, then run this again.")
+    if not recs:
+        raise UserError(f"No prediction log in {logdir}: serve the app with [app] log_dir (or "
+                        f"PREDICTION_LOG) set, then run this again.")
     answered = [r for r in recs if not r.get('error')]
-    said = collections.Counter(r['family'] for r in answered if r.get('family'))  # a line without one abstained
+    # a line without one abstained
+    said = collections.Counter(r['family'] for r in answered if r.get('family'))
     counts = (model_info(model).get('class_counts') or {}) if model else {}
     trained = collections.Counter({f: 0 for f in said})
     for c, n in counts.items(): trained[family(c)] += n
-    m = dict(requests=len(recs), errors=len(recs) - len(answered), not_sure=1 - sum(said.values()) / max(len(answered), 1),
+    m = dict(requests=len(recs), errors=len(recs) - len(answered),
+             not_sure=1 - sum(said.values()) / max(len(answered), 1),
              per_day=dict(sorted(collections.Counter(r['time'][:10] for r in recs).items())),
              models=sorted({str(r['model_sha256']) for r in recs}), families=[
-                 dict(family=f, answers=n, share=n / sum(said.values()), training_share=trained[f] / sum(trained.values()) if counts else None)
+                 dict(family=f, answers=n, share=n / sum(said.values()),
+                      training_share=trained[f] / sum(trained.values()) if counts else None)
                  for f, n in said.most_common()], flagged=_flagged(logdir))
     with atomic_dir(out) as tmp:
-        _plot_confidence([r['top'][0][1] for r in recs if r['top']], tmp/'confidence.png')  # errors have no top classes
+        # errors have no top classes
+        _plot_confidence([r['top'][0][1] for r in recs if r['top']], tmp/'confidence.png')
         (tmp/'monitor.json').write_text(json.dumps(m, indent=2))
         (tmp/'monitor.md').write_text(_report(m))
     return m
@@ -126,16 +153,22 @@ def _flagged(logdir) -> dict[str, int]:
     return {d.name: sum(1 for f in d.iterdir() if not f.name.startswith('.'))
             for d in sorted((Path(logdir)/'flagged').glob('*/'))}
 
+# %% ../nbs/11_monitor.ipynb #fb1ed35d
 def _report(m:dict) -> str:
     "The report's Markdown."
     rows = '\n'.join(f"| {d} | {n} |" for d, n in m['per_day'].items())
-    fams = '\n'.join(f"| {r['family']} | {r['answers']} | {r['share']:.1%} | " + (f"{r['training_share']:.1%} |" if r['training_share'] is not None else "- |")
+    fams = '\n'.join(f"| {r['family']} | {r['answers']} | {r['share']:.1%} | "
+                     + (f"{r['training_share']:.1%} |" if r['training_share'] is not None
+                        else "- |")
                      for r in m['families'])
-    return (f"# What the app answered\n\n{m['requests']} requests, {m['errors']} of them unreadable uploads; "
-            f"\"not sure\" on {m['not_sure']:.1%} of the rest. Models: {', '.join(s[:12] for s in m['models'])}.\n\n"
-            f"| day | requests |\n|---|---|\n{rows}\n\n![confidence](confidence.png)\n\n"
-            f"Answers by family, against the share of training images (a family far above its training share is worth a look):\n\n"
-            f"| family | answers | share | training share |\n|---|---|---|---|\n{fams}\n\n"
-            f"Flagged by visitors as wrong: {sum(m['flagged'].values())} photos, kept in flagged/ (measure a model on them with "
-            f"`produce-classifier evaluate --photos LOGDIR/flagged`):\n\n| they said it is | photos |\n|---|---|\n"
+    return (f"# What the app answered\n\n{m['requests']} requests, {m['errors']} of them "
+            f"unreadable uploads; \"not sure\" on {m['not_sure']:.1%} of the rest. Models: "
+            f"{', '.join(s[:12] for s in m['models'])}.\n\n| day | requests "
+            f"|\n|---|---|\n{rows}\n\n![confidence](confidence.png)\n\nAnswers by family, against "
+            f"the share of training images (a family far above its training share is worth a "
+            f"look):\n\n| family | answers | share | training share "
+            f"|\n|---|---|---|---|\n{fams}\n\nFlagged by visitors as wrong: "
+            f"{sum(m['flagged'].values())} photos, kept in flagged/ (measure a model on them with "
+            f"`produce-classifier evaluate --photos LOGDIR/flagged`):\n\n| they said it is | "
+            f"photos |\n|---|---|\n"
             + ''.join(f"| {k} | {n} |\n" for k, n in m['flagged'].items()))

@@ -156,10 +156,10 @@ def _with_threshold(model, tmp_path, threshold):
     "A copy of `model`'s folder whose model.json sets the calibrated threshold to `threshold`, and no energy floor: the threshold alone decides."
     dest = tmp_path/'models'
     shutil.copytree(model.parent, dest, ignore=shutil.ignore_patterns('checkpoints'))
-    meta = json.loads((dest/'model.json').read_text())
-    meta['calibration']['threshold'] = threshold
-    meta['calibration'].pop('energy_floor', None)
-    (dest/'model.json').write_text(json.dumps(meta))
+    info = json.loads((dest/'model.json').read_text())
+    info['calibration']['threshold'] = threshold
+    info['calibration'].pop('energy_floor', None)
+    (dest/'model.json').write_text(json.dumps(info))
     return dest/'model.pkl'
 
 def _family_mass(top):

@@ -12,8 +12,8 @@ def test_trains_on_the_gpu_and_the_model_answers_on_cpu_and_gpu_alike(synth, tmp
     out = tmp_path/'model.pkl'
     learn = train(synth, arch='resnet18', size=64, bs=16, epochs=8, lr=3e-3, pretrained=False, out=out, progress=False)
     assert learn.dls.device.type == 'cuda' and learn.dls.num_workers > 0  # batch transforms on the GPU, images decoded by loader processes
-    meta = json.loads(out.with_suffix('.json').read_text())
-    assert meta['metrics']['test_accuracy'] >= 0.8  # held-out Test images
+    info = json.loads(out.with_suffix('.json').read_text())
+    assert info['metrics']['test_accuracy'] >= 0.8  # held-out Test images
     cpu, gpu = Predictor(out), Predictor(out, device='cuda')
     assert next(gpu.model.parameters()).is_cuda and not next(cpu.model.parameters()).is_cuda
     fns = image_files(synth, 'Test')

@@ -35,9 +35,9 @@ def test_publish_uploads_the_model_examples_reports_and_card_in_one_commit(demo_
     assert files['reports/metrics.json'] == (model_dir/'reports'/'metrics.json').read_bytes()
     assert not any(p.startswith('checkpoints') or p.endswith('.csv') and not p.startswith('reports/') for p in files)  # only what a user needs
     card = files['README.md'].decode()
-    meta = state.metadata[-1]  # the card's front matter, parsed as YAML as the Hub does
-    assert meta['library_name'] == 'fastai' and meta['pipeline_tag'] == 'image-classification' and meta['license'] == 'cc-by-sa-4.0'
-    assert meta['model-index'][0]['results'][0]['metrics'][0] == {'type': 'accuracy', 'name': 'Test accuracy', 'value': 0.9512}
+    front = state.metadata[-1]  # the card's front matter, parsed as YAML as the Hub does
+    assert front['library_name'] == 'fastai' and front['pipeline_tag'] == 'image-classification' and front['license'] == 'cc-by-sa-4.0'
+    assert front['model-index'][0]['results'][0]['metrics'][0] == {'type': 'accuracy', 'name': 'Test accuracy', 'value': 0.9512}
     assert card.startswith('---\n') and 'Fruits-360 by Mihai Oltean' in card
     assert len([p for m, p in state.requests if m == 'POST' and '/commit/' in p]) == 1  # one commit: all or nothing
     (model_dir/'reports'/'metrics.json').write_text(json.dumps(dict(accuracy=0.9613, top5_accuracy=0.99, family_accuracy=0.97, n_images=40)))

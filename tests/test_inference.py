@@ -127,9 +127,9 @@ def test_the_family_prior_travels_into_onnx(sample_model, sample, tmp_path):
     fc = torch.nn.Linear(512, 1000)  # a stand-in for the body's ImageNet classifier: sure of a banana, whatever it sees
     with torch.no_grad(): fc.weight.zero_(); fc.bias.zero_(); fc.bias[954] = 20.
     learn.model = FamilyPrior(learn.model, fc, list(learn.dls.vocab), 0.5)
-    meta = json.loads(sample_model.with_suffix('.json').read_text())
-    info = {k: v for k, v in meta.items() if k not in ('vocab', 'size', 'normalize', 'sha256', 'date', 'versions')}
-    out = export(learn, tmp_path/'model.pkl', dict(info, calibration={**meta['calibration'], 'zoom': 2.0}))  # zoomed, as a pretrained model is
+    saved = json.loads(sample_model.with_suffix('.json').read_text())
+    info = {k: v for k, v in saved.items() if k not in ('vocab', 'size', 'normalize', 'sha256', 'date', 'versions')}
+    out = export(learn, tmp_path/'model.pkl', dict(info, calibration={**saved['calibration'], 'zoom': 2.0}))  # zoomed, as a pretrained model is
     big = Image.new('RGB', (400, 400), 'white')  # four Fruits-360 frames, none of them a banana
     frames = [f for f in image_files(sample, 'Test', max_per_class=1) if 'Banana' not in f.parent.name][:4]
     for i, f in enumerate(frames): big.paste(Image.open(f).convert('RGB').resize((200, 200)), (200 * (i % 2), 200 * (i // 2)))

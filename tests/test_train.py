@@ -21,11 +21,11 @@ def trained(synth, tmp_path_factory):
 
 def test_train_writes_model_and_metadata(trained, synth):
     out, r = trained
-    meta = json.loads(out.with_suffix('.json').read_text())
-    assert meta['vocab'] == sorted(p.name for p in (synth/'Training').iterdir())
-    assert meta['arch'] == 'resnet18' and meta['pretrained'] is False and meta['size'] == 32
-    assert set(meta['normalize']) == {'mean', 'std'} and len(meta['sha256']) == 64
-    assert meta['metrics']['n_test'] == 8 * 5 and 0 <= meta['metrics']['test_accuracy'] <= 1
+    info = json.loads(out.with_suffix('.json').read_text())
+    assert info['vocab'] == sorted(p.name for p in (synth/'Training').iterdir())
+    assert info['arch'] == 'resnet18' and info['pretrained'] is False and info['size'] == 32
+    assert set(info['normalize']) == {'mean', 'std'} and len(info['sha256']) == 64
+    assert info['metrics']['n_test'] == 8 * 5 and 0 <= info['metrics']['test_accuracy'] <= 1
     assert f"Saved {out}" in r.stdout and '\r' not in r.stdout  # plain lines when not a terminal
     assert r.stdout.splitlines()[0].split() == ['epoch', 'train_loss', 'valid_loss', 'accuracy', 'time']
 
@@ -120,9 +120,9 @@ def test_pretrained_default_keeps_imagenet_and_learns_the_produce(sample, imagen
     from produce_classifier.model import FamilyPrior
     out = tmp_path/'model.pkl'
     learn = train(sample, arch=imagenet_weights, size=64, max_per_class=10, epochs=2, bs=16, out=out, progress=False, num_workers=0)
-    meta = json.loads(out.with_suffix('.json').read_text())
-    assert meta['pretrained'] and not meta['finetune'] and meta['wise'] == 0.5 and meta['lr'] == GENTLE_LR and meta['prior'] == 0.5
-    assert meta['metrics']['test_accuracy'] >= 0.8, meta['metrics']  # 15 unseen Test images of each of 14 classes
+    info = json.loads(out.with_suffix('.json').read_text())
+    assert info['pretrained'] and not info['finetune'] and info['wise'] == 0.5 and info['lr'] == GENTLE_LR and info['prior'] == 0.5
+    assert info['metrics']['test_accuracy'] >= 0.8, info['metrics']  # 15 unseen Test images of each of 14 classes
     assert isinstance(learn.model, FamilyPrior) and learn.model.weight == 0.5
     ref = timm.create_model(imagenet_weights, pretrained=True).state_dict()
     body = learn.model[0].model.state_dict()  # TimmBody: the network without its classifier
@@ -136,7 +136,7 @@ def test_pretrained_default_keeps_imagenet_and_learns_the_produce(sample, imagen
     from produce_classifier.inference import Predictor
     from produce_classifier.calibration import non_produce_benchmark
     pred = Predictor(out)
-    assert pred.energy_floor == meta['calibration']['energy_floor'] is not None
+    assert pred.energy_floor == info['calibration']['energy_floor'] is not None
     said = [a['label'] for a in pred.classify(sorted(non_produce_benchmark(tmp_path/'not-produce', n=48, seed=7).iterdir()))]
     assert sum(s.startswith('Not sure') for s in said) / len(said) >= 0.9, said
     said = [a['label'] for a in pred.classify(image_files(sample, 'Test', max_per_class=3))]
@@ -161,7 +161,7 @@ def test_training_killed_after_the_probe_resumes(sample, imagenet_weights, tmp_p
     monkeypatch.setattr(T.Checkpoint, 'after_epoch', after_epoch)
     monkeypatch.setattr(T, 'fit_probe', lambda *a, **k: pytest.fail("the probe ran again"))
     train(sample, out=out, resume=True, **kw)
-    meta = json.loads(out.with_suffix('.json').read_text())
-    assert meta['wise'] == 0.5 and meta['metrics']['test_accuracy'] >= 0.8, meta['metrics']
+    info = json.loads(out.with_suffix('.json').read_text())
+    assert info['wise'] == 0.5 and info['metrics']['test_accuracy'] >= 0.8, info['metrics']
     assert [l.split(',')[0] for l in (out.parent/'history.csv').read_text().splitlines()] == ['epoch', '0', '0', '1']  # probe, then the fine-tune's 2 epochs
     assert not (out.parent/'checkpoints').exists()
