@@ -241,9 +241,10 @@ def _calibrate(self:Answers, info:dict):
     cal, app = info.get('calibration', {}), settings().app
     self.temperature = cal.get('temperature', 1.0)
     self.threshold = cal.get('threshold', app.threshold)  # where "not sure" starts
-    # ...for a photo with tiles: where the model's own real photos were answered `[app] target_accuracy` right
-    at = curve_threshold(cal['photo_curve'], app.target_accuracy) if cal.get('photo_curve') else None
-    self.photo_threshold = max(self.threshold, ifnone(at, cal.get('photo_threshold', app.photo_threshold)))
+    # ...for a photo with tiles: at least `[app] photo_threshold`, higher where the model's own real photos were
+    # answered less than `[app] target_accuracy` right (photos from other shops fare worse than its own)
+    at = curve_threshold(cal['photo_curve'], app.target_accuracy) if cal.get('photo_curve') else 0
+    self.photo_threshold = max(self.threshold, cal.get('photo_threshold', app.photo_threshold), at)
     self.energy_floor = cal.get('energy_floor')  # below it a photo is unlike what the model learned
     self.zoomed_floor = cal.get('zoomed_energy_floor')  # the same, for views seen at `zoom` x the input size
     self.calibrated_zoom = cal.get('zoom', 1)  # a model calibrated before `zoom` existed: its input size
