@@ -1,13 +1,15 @@
-"""Prediction latency: the Predictor against `learn.predict`, then the running app under 8 concurrent clients.
+"""Prediction latency: the Predictor and the app's own path against `learn.predict`, then the app under 8 clients.
 
-In one run, on the same images: median and p95 milliseconds per image for `learn.predict` and for the Predictor, on
-100x100 Fruits-360 images and on 12 MP phone photos, with the ratios; then `app.py` is started on 127.0.0.1 and 8
-`gradio_client` clients send requests at once, for requests/second, p95 latency and the count of failed requests.
-Run from the repository root:
+In one run, on the same images and 2 threads: median and p95 milliseconds per image for `learn.predict` (one view at the
+input size) and for the Predictor, on 100x100 Fruits-360 images and on 12 MP phone photos, with the ratios; then a shop
+photo (348x348, ../shared/real-photos) and the 12 MP photos through the app's handler (`make_classify`: opening, the
+whole photo and its tiles, the verdict with families and varieties, the class map and its overlay), with torch and with
+ONNX Runtime, against `learn.predict`; then `app.py` is started on 127.0.0.1 and 8 `gradio_client` clients send
+requests at once, for requests/second, p95 latency and the count of failed requests. From the repository root:
 
-    python bench/latency.py --model models/model.pkl [--data ROOT] [--photos DIR] [--runs 20] [--requests 10]
+    python bench/latency.py --model models/model.pkl [--data ROOT] [--photos DIR] [--shop DIR] [--runs 20]
 
-ROOT defaults to ../shared/fruits360-sample and DIR to ../shared/photos.
+ROOT defaults to ../shared/fruits360-sample, DIR to ../shared/photos and --shop to ../shared/real-photos.
 """
 import argparse, os, statistics, subprocess, sys, time
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +37,21 @@ def compare(name, items, learn, pred, runs):
     print(f"{name:<22} learn.predict median {statistics.median(a):7.1f} ms  p95 {p95(a):7.1f} | "
           f"Predictor median {statistics.median(b):7.1f} ms  p95 {p95(b):7.1f} | "
           f"ratio (learn.predict / Predictor, median) {statistics.median(a) / statistics.median(b):.2f}", flush=True)
+
+def app_path(name, items, learn, model, runs):
+    "Print `learn.predict` against the app's handler on `items`, with torch and with ONNX Runtime."
+    from produce_classifier.app import make_classify
+    from produce_classifier.serving import OnnxPredictor, to_onnx
+    a = timings(lambda f: learn.predict(str(f)), items, runs)
+    onnx = Path(model).with_suffix('.onnx')
+    if not onnx.exists(): to_onnx(model)
+    row = f"{name:<22} learn.predict median {statistics.median(a):7.1f} ms  p95 {p95(a):7.1f}"
+    for kind, pred in (('torch', Predictor(model)), ('ONNX', OnnxPredictor(onnx))):
+        handler = make_classify(pred)
+        b = timings(lambda f: handler([str(f)]), items, runs)
+        row += (f" | app ({kind}) median {statistics.median(b):7.1f} ms  p95 {p95(b):7.1f}, "
+                f"{statistics.median(b) / statistics.median(a):.2f}x learn.predict")
+    print(row, flush=True)
 
 def load_test(model, items, clients, requests, port):
     "Start app.py and send `clients` x `requests` concurrent requests; print throughput, p95 and failures."
@@ -70,14 +87,18 @@ def main():
     p.add_argument('--model', default='models/model.pkl'); p.add_argument('--data', default=str(SHARED/'fruits360-sample'))
     p.add_argument('--photos', default=str(SHARED/'photos')); p.add_argument('--runs', type=int, default=20)
     p.add_argument('--requests', type=int, default=10); p.add_argument('--clients', type=int, default=8)
-    p.add_argument('--port', type=int, default=7861)
+    p.add_argument('--port', type=int, default=7861); p.add_argument('--shop', default=str(SHARED/'real-photos'))
     a = p.parse_args()
+    import torch; torch.set_num_threads(2)
     learn, pred = load_model(a.model), Predictor(a.model)
     small = list(image_files(a.data, 'Test', max_per_class=1))
     photos = sorted(Path(a.photos).glob('*.jpg'))
     print(f"model {a.model} ({len(pred.vocab)} classes, {pred.size}px); {len(small)} Fruits-360 images, {len(photos)} phone photos", flush=True)
     compare('100x100 Fruits-360', small, learn, pred, a.runs)
     compare('12 MP phone photos', photos, learn, pred, max(6, a.runs // 2))
+    shop = sorted(Path(a.shop).glob('*/*.jpg'))[::40][:8]
+    app_path('348x348 shop photos', shop, learn, a.model, a.runs)
+    app_path('12 MP phone photos', photos, learn, a.model, max(6, a.runs // 2))
     load_test(a.model, small + photos, a.clients, a.requests, a.port)
 
 if __name__ == '__main__': main()

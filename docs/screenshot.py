@@ -13,21 +13,22 @@ OUT = Path(__file__).resolve().parent/'app.png'
 def _port() -> int:
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
-def shoot(model:Path, photo:Path, out:Path=OUT, width:int=1000, browser=None) -> str:
+def shoot(model:Path, photo:Path, out:Path=OUT, width:int=1000, browser=None, height:int=980) -> str:
     "Upload `photo` to the app serving `model`, save the page once it answers to `out` (a small PNG); return the headline."
     if browser is None:
         from playwright.sync_api import sync_playwright
         with sync_playwright() as p:
             b = p.chromium.launch(executable_path=shutil.which('chromium') or '/usr/bin/chromium', args=['--no-sandbox', '--disable-gpu'])
-            try: return shoot(model, photo, out, width, b)
+            try: return shoot(model, photo, out, width, b, height)
             finally: b.close()
     demo, port = make_demo(model), _port()
     demo.launch(server_name='127.0.0.1', server_port=port, prevent_thread_lock=True, quiet=True, max_file_size=MAX_FILE_SIZE)  # as app.py
     try:
-        page = browser.new_page(viewport={'width': width, 'height': 700})
+        page = browser.new_page(viewport={'width': width, 'height': height})
         page.goto(f'http://127.0.0.1:{port}/')
         page.locator('input[type=file]').first.set_input_files(str(photo))
-        headline = page.get_by_test_id('label-output-value'); headline.wait_for(timeout=120_000)
+        headline = page.locator('#verdict').get_by_test_id('label-output-value'); headline.wait_for(timeout=120_000)
+        page.locator('#where img').first.wait_for(timeout=60_000)  # where it looked, below the answer
         page.wait_for_timeout(500)  # the bars of the top answers fill in after the headline
         with atomic_file(out) as shot:
             page.screenshot(path=str(shot))

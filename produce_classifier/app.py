@@ -9,12 +9,13 @@ from pathlib import Path
 import gradio as gr
 from gradio.components.label import LabelData
 from .settings import UserError, settings
-from .core import NOT_PRODUCE, Answers, family
-from .serving import few_heaps, hub_model, load_predictor, to_gpu, trim_memory, zero_gpu
+from .core import NOT_PRODUCE, Answers, family, overlay
+from .serving import (few_heaps, hub_model, load_predictor, to_gpu, trim_memory,
+                                        zero_gpu)
 from .monitor import PredictionLog, record
 
 # %% auto #0
-__all__ = ['MAX_FILE_SIZE', 'Photo', 'Verdict', 'make_classify', 'make_flag', 'make_demo']
+__all__ = ['INTRO', 'MAX_FILE_SIZE', 'Photo', 'Verdict', 'Varieties', 'make_classify', 'make_flag', 'make_demo']
 
 # %% ../nbs/12_app.ipynb #566d94f2
 class Photo(gr.Image):
@@ -24,15 +25,25 @@ class Photo(gr.Image):
         if payload is None or payload.path is None: return super().preprocess(payload)
         return str(payload.path)
 
+def _label(label:str|None, shown:dict) -> LabelData:
+    return LabelData(label=label,
+                     confidences=[dict(label=k, confidence=v) for k, v in shown.items()])
+
 class Verdict(gr.Label):
-    "A `gr.Label` that also takes `{'label': headline, 'confidences': {class: probability}}`."
+    "A `gr.Label` that also takes a verdict (`Answers.answer`): its headline over the families it weighed."
     is_template = True
     def postprocess(self, value):
-        if isinstance(value, dict) and 'label' in value:
-            return LabelData(label=value['label'],
-                             confidences=[dict(label=k, confidence=v) for k,
-                                          v in value.get('confidences', {}).items()])
-        return super().postprocess(value)
+        if not (isinstance(value, dict) and 'label' in value): return super().postprocess(value)
+        return _label(value['label'], value.get('families', value.get('confidences', {})))
+
+class Varieties(gr.Label):
+    "A `gr.Label` of a verdict's varieties of the family it answered or would guess."
+    is_template = True
+    def postprocess(self, value):
+        if not (isinstance(value, dict) and value.get('varieties')):
+            return super().postprocess(None)
+        fam = value['family'] or next(iter(value['families']))
+        return _label(f"Which {fam.lower()}?", value['varieties'])
 
 # %% ../nbs/12_app.ipynb #2d77ac40
 def _load(pred:Answers, path:str|None):
@@ -46,11 +57,13 @@ def _load(pred:Answers, path:str|None):
                          "another photo.")
 
 # %% ../nbs/12_app.ipynb #ed2b04c2
+# also answer where it looked: the whole photo with its class map over it
 def make_classify(pred:Answers, threshold:float|None=None, k:int|None=None,
                   log:PredictionLog|None=None, # where each answer is recorded (`11_monitor`); default: nowhere
-                  source:str|None=None): # where the model came from (`repo@commit`), for the log
-    "The batched Gradio handler for `pred`."
-    def classify(paths:list[str]) -> list[list[dict]]:
+                  source:str|None=None, # where the model came from (`repo@commit`), for the log
+                  explain:bool=True):
+    "The batched Gradio handler for `pred`: each photo's verdict (twice: headline and varieties) and overlay."
+    def classify(paths:list[str]) -> list[list]:
         try: return _classify(paths)
         except gr.Error: raise
         except Exception:  # a bug, not the visitor's doing: log it here, show a sentence there
@@ -62,18 +75,20 @@ def make_classify(pred:Answers, threshold:float|None=None, k:int|None=None,
         to_gpu(pred)
         xs = [_load(pred, p) for p in paths]
         ok = [x for x in xs if not isinstance(x, UserError)]
-        said = iter(pred.answer(ok, k, threshold))
+        said = iter(pred.answer(ok, k, threshold, explain))
         trim_memory()
         # in a batch a bad upload cannot fail alone: its answer says it is an error, and has no classes
         answers = [dict(label=f"Error: {x}", family=None, abstained=True, error=True,
-                        confidences={}) if isinstance(x, UserError)
-                   else next(said) for x in xs]
+                        confidences={})
+                   if isinstance(x, UserError) else next(said) for x in xs]
+        maps = [a.pop('map', None) for a in answers]
+        shown = [None if m is None else overlay(x[0], m) for x, m in zip(xs, maps)]
         if log:
             log.write([record(p, a, getattr(pred, 'info', {}).get('sha256'),
                               time.perf_counter() - t0, source) for p, a in zip(paths, answers)])
         if len(xs) == 1 and isinstance(xs[0], UserError):
             raise gr.Error(str(xs[0]), print_exception=False)
-        return [answers]
+        return [answers, answers, shown]
     return classify
 
 # %% ../nbs/12_app.ipynb #d6dc5598
@@ -86,14 +101,23 @@ def make_flag(log:PredictionLog, vocab:list[str], sha256:str|None=None):
     return flag
 
 # %% ../nbs/12_app.ipynb #4b50d385
+INTRO = "Upload, paste or take a photo of a fruit, vegetable, nut or seed, and the model names it or says it is not sure."
+
 def _description(vocab:list[str]) -> str:
-    "What the model knows, for the page."
+    "What the model knows, for the fold below the answer."
     fams = sorted({family(v) for v in vocab})
-    shown = ', '.join(fams[:40]) + (f' and {len(fams) - 40} more' if len(fams) > 40 else '')
-    return (f"Upload, paste or take a photo of one fruit, vegetable, nut or seed. The model knows "
-            f"{len(vocab)} varieties of {len(fams)} kinds of produce: {shown}. It was trained on "
-            f"Fruits-360 (one item on a white background), so a photo of a single item, filling "
-            f"the frame, works best; when it is unsure it says so.")
+    return (f"It knows {len(vocab)} varieties of {len(fams)} kinds of produce: {', '.join(fams)}. "
+            "It learned them from Fruits-360 (one item on a white background) and, if its examples "
+            "include shop photos, from labelled shop photos too. The colours over the photo show "
+            "where the answer came from (red: most).")
+
+def _examples(folder:Path, n:int=4) -> list[Path]:
+    "A handful of `folder`'s examples that show the range: its real photos, then studio frames of `n` families."
+    # one per family, where `train --photos` kept them
+    photos = sorted((folder/'photos').glob('*.*'))
+    studio = list({family(f.name.rsplit('_', 2)[0]): f
+                   for f in sorted(folder.glob('*.*'))}.values())
+    return photos[:8] + studio[::max(1, len(studio) // n)][:n]
 
 def _guidance(msg:str) -> gr.Blocks:
     "The page shown when there is no usable model."
@@ -132,30 +156,45 @@ def make_demo(model:str|Path|None=None, # model.pkl; default: `MODEL_PATH`, `MOD
     log_dir = log_dir or os.environ.get('PREDICTION_LOG') or cfg.log_dir
     log = PredictionLog(log_dir, cfg.log_max_mb) if log_dir else None
     few_heaps()  # before the server starts its threads
-    examples = sorted((path.parent/'examples').glob('*.*'))
     # a photo is not kept: uploads are deleted minutes after they arrive (and all of them when the app restarts); not at
     # once, as the page still shows the photo from the server and its Classify button sends the same upload again
     with gr.Blocks(title='Produce classifier',
                    delete_cache=(min(60, keep_uploads), keep_uploads)) as demo:
-        gr.Markdown(f"# Produce classifier\n\n{_description(pred.vocab)}"
-                    + (f"\n\nModel: `{source}` on the Hugging Face Hub." if source else ''))
+        gr.Markdown(f"# Produce classifier\n\n{INTRO}")
         with gr.Row():
             photo = Photo(type='filepath', sources=['upload', 'webcam', 'clipboard'],
-                          label='Photo of produce')
-            out = Verdict(num_top_classes=cfg.top_k, label='What it is')
+                          label='Photo of produce',
+                          height=280, elem_id='photo')
+            with gr.Column():
+                out = Verdict(num_top_classes=cfg.top_k, label='What it is', elem_id='verdict')
+                kinds = Varieties(num_top_classes=cfg.top_k, label='Which variety',
+                                  show_label=False, elem_id='varieties')
+        where = gr.Image(type='pil', label='Where it looked', interactive=False, height=280,
+                         elem_id='where')
         btn = gr.Button('Classify', variant='primary')
-        if examples: gr.Examples([[str(f)] for f in examples], inputs=photo, examples_per_page=12)
         fn = zero_gpu(make_classify(pred, None, cfg.top_k, log, source))
         kw = dict(batch=True, max_batch_size=8, concurrency_limit=1, concurrency_id='classify')
-        btn.click(fn, photo, out, api_name='predict', **kw)
-        photo.upload(fn, photo, out, api_name=False, **kw)
-        if log:
-            with gr.Row():
-                fix = gr.Dropdown([NOT_PRODUCE, *pred.vocab], value=None,
-                                  label='Wrong? Tell us what it is', scale=3)
-                send = gr.Button('Send', scale=1)
-            thanks = gr.Markdown()
-            send.click(make_flag(log, pred.vocab, getattr(pred, 'info', {}).get('sha256')),
-                       [photo, fix], thanks, api_name='flag')
+        btn.click(fn, photo, [out, kinds, where], api_name='predict', **kw)
+        photo.upload(fn, photo, [out, kinds, where], api_name=False, **kw)
+        if examples := _examples(path.parent/'examples'):
+            gr.Examples([[str(f)] for f in examples], inputs=photo, outputs=[out, kinds, where],
+                        fn=fn,
+                        cache_examples=True, cache_mode='lazy', batch=True, label='Try one')
+        if log: _flag_row(log, pred, photo)
+        with gr.Accordion('What it knows', open=False):
+            gr.Markdown(_description(pred.vocab)
+                        + (f"\n\nModel: `{source}` on the Hugging Face Hub." if source else ''))
     demo.prediction_log = log  # to see whether it stopped, and why
     return demo.queue(max_size=32)
+
+# %% ../nbs/12_app.ipynb #ab66d498
+def _flag_row(log:PredictionLog, pred:Answers, photo:Photo):
+    "The \"Wrong? Tell us what it is\" row: a visitor's correction keeps the photo (`11_monitor`)."
+    with gr.Row():
+        fix = gr.Dropdown([NOT_PRODUCE, *pred.vocab], value=None, label='Wrong? Tell us what it is',
+                          scale=3)
+        send = gr.Button('Send', scale=1)
+    thanks = gr.Markdown()
+    send.click(make_flag(log, pred.vocab, getattr(pred, 'info', {}).get('sha256')), [photo, fix],
+               thanks,
+               api_name='flag')

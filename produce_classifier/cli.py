@@ -86,18 +86,31 @@ def _predict(args):
     # the app's predictor, so the same photo gets the same answer
     pred, failed, results = load_predictor(args.model), 0, {}
     for fn in args.images:
-        try: results[fn] = pred.classify([fn], args.k, args.threshold)[0]
+        try:
+            results[fn] = pred.classify([fn], args.k, args.threshold, explain=bool(args.explain))[0]
         except UserError as e: failed += 1; print(f"error: {e}", file=sys.stderr)
+    if args.explain: _save_overlays(results, Path(args.explain))
+    pairs = lambda d: [dict(label=l, probability=round(p, 4)) for l, p in d.items()]
     if args.json:
         print(json.dumps({fn: dict(verdict=v['label'], family=v['family'], abstained=v['abstained'],
-                                   top=[dict(label=l, probability=round(p, 4)) for l,
-                                        p in v['confidences'].items()])
-                                    for fn, v in results.items()}, indent=2))
+                                   families=pairs(v['families']), varieties=pairs(v['varieties']),
+                                   top=pairs(v['confidences'])) for fn, v in results.items()},
+                         indent=2))
     else:
         for fn, v in results.items():
-            print(f"{fn}: {v['label']} | "
-                  + ', '.join(f"{l} ({p:.1%})" for l, p in v['confidences'].items()))
+            shown = lambda d: ', '.join(f"{l} ({p:.1%})" for l, p in d.items())
+            print(f"{fn}: {v['label']} | {shown(v['families'])} | varieties: "
+                  f"{shown(v['varieties'])}")
     if failed: sys.exit(1)
+
+def _save_overlays(results:dict, dest:Path):
+    "Write each photo's overlay (where the model looked) to `dest` as a PNG named after it."
+    from produce_classifier.core import atomic_file
+    dest.mkdir(parents=True, exist_ok=True)
+    for fn, v in results.items():
+        # a model.onnx exported before class maps
+        if (img := v.pop('overlay', None)) is None: continue
+        with atomic_file(dest/f"{Path(fn).stem}.png") as tmp: img.save(tmp)
 
 def _serve(args):
     "Serve the Gradio app locally: the same app as the Hugging Face Space."
@@ -105,6 +118,7 @@ def _serve(args):
     make_demo(args.model).launch(server_name=args.host, server_port=args.port, share=args.share,
                                  max_file_size=MAX_FILE_SIZE)
 
+# %% ../nbs/14_cli.ipynb #4831c1d5
 def _monitor(args):
     "Report on the app's prediction log: requests per day, 'not sure', confidence, drift."
     from produce_classifier.monitor import monitor
@@ -231,11 +245,14 @@ def _evaluate_flags(e, cfg):
 def _predict_flags(p, cfg):
     p.add_argument('images', nargs='+', metavar='IMG', help='image files (JPEG, PNG, WebP, ...)')
     p.add_argument('--model', default=cfg.app.model_path, help='the exported model.pkl')
-    add_flags(p, 'core', 'classify', _flags('core', 'classify', ['srcs']), flags=dict(k='--top-k'),
+    add_flags(p, 'core', 'classify', _flags('core', 'classify', ['srcs', 'explain']),
+              flags=dict(k='--top-k'),
               k=dict(type=_at_least_1, metavar='TOP_K'), threshold=dict(type=_probability))
     p.add_argument('--json', action='store_true',
-                   help='print JSON ({file: {verdict, family, abstained, top}}) instead of one '
-                   'line per image')
+                   help='print JSON ({file: {verdict, family, abstained, families, varieties, '
+                   'top}}) instead of one line per image')
+    p.add_argument('--explain', metavar='DIR',
+                   help='write where the model looked, over each photo, as DIR/IMG.png')
 
 def _serve_flags(s, cfg):
     s.add_argument('--model',
@@ -275,7 +292,8 @@ def _publish_flags(p, cfg):
     add_flags(p, 'hub', 'publish', _flags('hub', 'publish', ['model_dir', 'token']))
 
 # %% ../nbs/14_cli.ipynb #27682f69
-_COMMANDS = {  # each command, in pipeline order, with its line in `--help`; it runs `_name`, its flags `_name_flags`
+# each command, in pipeline order, with its line in `--help`; it runs `_name`, its flags `_name_flags`
+_COMMANDS = {
     'download': 'get Fruits-360 and print its root folder',
     'train': 'train a classifier and export model.pkl',
     'evaluate': 'evaluate a model on the held-out Test split',

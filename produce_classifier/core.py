@@ -20,8 +20,9 @@ except ImportError: pass
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'MAX_FULL_PIXELS', 'FREE_FULL_PIXELS', 'PIXELS_PER_BYTE', 'MIN_SIDE', 'MAX_ASPECT', 'FORMATS',
            'NOT_PRODUCE', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'IMAGENET_SURE', 'to_rgb', 'open_image', 'views',
-           'view_size', 'family', 'verdict', 'curve_threshold', 'sure_family', 'Answers', 'file_sha256', 'is_offline',
-           'atomic_file', 'atomic_dir', 'write_text', 'write_json', 'save_figure', 'model_info']
+           'view_size', 'family', 'display_name', 'verdict', 'curve_threshold', 'sure_family', 'Answers', 'overlay',
+           'file_sha256', 'is_offline', 'atomic_file', 'atomic_dir', 'write_text', 'write_json', 'save_figure',
+           'model_info']
 
 # %% ../nbs/01_core.ipynb #db24de06
 def to_rgb(img:Image.Image) -> Image.Image:
@@ -154,22 +155,37 @@ def family(name:str) -> str:
     first = name.split()[0]
     return FAMILY_NAMES.get(first, first)
 
+# %% ../nbs/01_core.ipynb #fd9ffa52
+def display_name(name:str) -> str:
+    "What people call the class `name`: its family, then its variety in brackets, without Fruits-360's number."
+    words, fam = re.sub(r'\s+\d+$', '', name.strip()), family(name)
+    prefix = next((p for p in FAMILY_EXCEPTIONS if words == p or words.startswith(p + ' ')),
+                  words.split()[0])
+    variety = words[len(prefix):].strip()
+    return f"{fam} ({variety})" if variety else fam
+
 # %% ../nbs/01_core.ipynb #5b07e63a
+def _summed(pairs, key) -> list[tuple[str, float]]:
+    "(name, probability) `pairs` summed by `key` of each name, most probable first."
+    out = {}
+    for c, q in pairs: out[key(c)] = out.get(key(c), 0) + q
+    return sorted(out.items(), key=lambda kv: -kv[1])
+
 def verdict(preds:list[tuple[str, float]], # (class, probability), most probable first
             threshold:float|None=None, # below this top probability: "not sure"; default: `[app] threshold`
             familiar:bool=True, # False: unlike anything the model learned, so "not sure" however high `p`
+            guess:tuple[str, float]|None=None, # the family named when it abstains; default: `preds`' first
            ) -> dict:
-    "The headline, the family answered (None when it abstains) and the confidences shown for one photo."
-    (best, p), conf = preds[0], dict(preds)
-    threshold = ifnone(threshold, settings().app.threshold)
+    "The headline, the family answered (None when it abstains) and the top classes for one photo."
+    threshold, conf = ifnone(threshold, settings().app.threshold), dict(preds)
     said = lambda label, fam: dict(label=label, family=fam, abstained=fam is None, confidences=conf)
-    if familiar and p >= threshold: return said(best, family(best))
-    fams = {}
-    for c, q in preds: fams[family(c)] = fams.get(family(c), 0) + q
-    fam, q = max(fams.items(), key=lambda kv: kv[1])
-    if familiar and q >= threshold and sum(family(c) == fam for c, _ in preds) > 1:
-        return said(f"{fam} (variety unsure)", fam)
-    return said(f"Not sure (best guess: {best}, {p:.0%})", None)
+    (shown, q), (fam, qf) = _summed(preds, display_name)[0], _summed(preds, family)[0]
+    if familiar and q >= threshold:
+        return said(shown, next(family(c) for c, _ in preds if display_name(c) == shown))
+    if familiar and qf >= threshold and sum(family(c) == fam for c, _ in preds) > 1:
+        return said(fam, fam)
+    fam, qf = ifnone(guess, (fam, qf))
+    return said(f"Not sure (best guess: {fam}, {qf:.0%})", None)
 
 # %% ../nbs/01_core.ipynb #5401f9ab
 def _logsumexp(o:np.ndarray) -> np.ndarray:
@@ -209,32 +225,45 @@ class Answers:
                  zoom:float|None=None, # views seen at up to `zoom` x the input size; default: `[app] zoom`
                 ):
         self.vocab, self.size, self.info = list(vocab), size, info or {}
-        self.crops, self.zoom = ifnone(crops, settings().app.crops), ifnone(zoom, settings().app.zoom)
+        self.crops, self.zoom = ifnone(crops, settings().app.crops), ifnone(zoom,
+                                                                            settings().app.zoom)
         if not self.zoom >= 1:
-            raise UserError(f"zoom is {self.zoom}: give 1 (every view at the model's input size) or more.")
+            raise UserError(f"zoom is {self.zoom}: give 1 (every view at the model's input size) "
+                            f"or more.")
         self._calibrate(self.info)
 
-    def _views(self, src, crops:bool|None=None) -> tuple[list[Image.Image], int]:
-        "`src` opened as its `views` (the whole alone without `crops`), and their side."
-        img = open_image(src, self.size)
-        return (views(img) if ifnone(crops, self.crops) else [img]), view_size(img, self.size, self.zoom)
-
-    def logits(self, xs:list) -> list[np.ndarray]:
-        "The logits (V x classes) of each loaded image in `xs`: one forward pass per side."
+    def logits(self, xs:list, maps:bool=False) -> list[np.ndarray]|tuple[list, list]:
+        "The logits (V x classes) of each loaded image in `xs`, one forward pass per side; `maps`: its whole view's."
         xs = [x[None] if x.ndim == 3 else x for x in xs]
-        out = [None] * len(xs)
+        out, got = [None] * len(xs), [None] * len(xs)
         for shape in dict.fromkeys(x.shape[1:] for x in xs):
             idx = [i for i, x in enumerate(xs) if x.shape[1:] == shape]
-            parts = np.split(self._forward([xs[i] for i in idx]), np.cumsum([len(xs[i]) for i in idx])[:-1])
-            for i, o in zip(idx, parts): out[i] = o
-        return out
+            o, m = self._forward([xs[i] for i in idx],
+                                 True) if maps else (self._forward([xs[i] for i in idx]), None)
+            cuts = np.cumsum([len(xs[i]) for i in idx])[:-1]
+            for i, oi in zip(idx, np.split(o, cuts)): out[i] = oi
+            if m is not None:
+                # the class maps of view 0, the whole photo
+                for i, mi in zip(idx, np.split(m, cuts)): got[i] = mi[0]
+        return (out, got) if maps else out
 
     @functools.cached_property
     def vocab_families(self) -> list[str]:
         "Each class's family, as `sure_family` needs them: worked out once."
         return [family(v) for v in self.vocab]
 
+    @functools.cached_property
+    def vocab_names(self) -> list[str]:
+        "Each class's `display_name`, worked out once."
+        return [display_name(v) for v in self.vocab]
+
 # %% ../nbs/01_core.ipynb #32ebee93
+@patch
+def _views(self:Answers, src, crops:bool|None=None) -> tuple[list[Image.Image], int]:
+    "`src` opened as its `views` (the whole alone without `crops`), and their side."
+    img = open_image(src, self.size)
+    return (views(img) if ifnone(crops, self.crops) else [img]), view_size(img, self.size, self.zoom)
+
 @patch
 def _calibrate(self:Answers, info:dict):
     "The temperature, thresholds and energy floors recorded in `model.json` (`info`)."
@@ -246,8 +275,10 @@ def _calibrate(self:Answers, info:dict):
     at = curve_threshold(cal['photo_curve'], app.target_accuracy) if cal.get('photo_curve') else 0
     self.photo_threshold = max(self.threshold, cal.get('photo_threshold', app.photo_threshold), at)
     self.energy_floor = cal.get('energy_floor')  # below it a photo is unlike what the model learned
-    self.zoomed_floor = cal.get('zoomed_energy_floor')  # the same, for views seen at `zoom` x the input size
-    self.calibrated_zoom = cal.get('zoom', 1)  # a model calibrated before `zoom` existed: its input size
+    # the same, for views seen at `zoom` x the input size
+    self.zoomed_floor = cal.get('zoomed_energy_floor')
+    # a model calibrated before `zoom` existed: its input size
+    self.calibrated_zoom = cal.get('zoom', 1)
     self.zoom = min(self.zoom, self.calibrated_zoom)  # never larger than calibrated
 
 @patch
@@ -270,7 +301,8 @@ def scores(self:Answers, xs:list, calibrated:bool=True) -> tuple[np.ndarray, np.
     return self.scores_of(self.logits(xs), calibrated)
 
 @patch
-def scores_of(self:Answers, logits:list[np.ndarray], calibrated:bool=True) -> tuple[np.ndarray, np.ndarray]:
+def scores_of(self:Answers, logits:list[np.ndarray], calibrated:bool=True) -> tuple[np.ndarray,
+                                                                                    np.ndarray]:
     "`scores` from each image's `logits`: several calibrations, one forward pass."
     # in double: a sure model's top probability saturates float32 at 1.0, tying with the threshold
     outs = [self._parts(o) for o in logits]
@@ -288,7 +320,8 @@ def probs(self:Answers, xs:list, calibrated:bool=False) -> np.ndarray:
 # %% ../nbs/01_core.ipynb #5aef406c
 @patch
 def _top(self:Answers, p:np.ndarray, k:int|None) -> list[list[tuple[str, float]]]:
-    return [[(self.vocab[i], float(row[i])) for i in np.argsort(-row, kind='stable')[:k]] for row in p]
+    return [[(self.vocab[i], float(row[i])) for i in np.argsort(-row, kind='stable')[:k]]
+            for row in p]
 
 @patch
 def _k(self:Answers, k:int|None) -> int:
@@ -306,10 +339,27 @@ def top(self:Answers, xs:list, k:int|None=None) -> list[list[tuple[str, float]]]
 def answer(self:Answers, xs:list, # loaded images
            k:int|None=None, # how many classes behind each answer; default: `[app] top_k`
            threshold:float|None=None, # where "not sure" starts; default: the model's calibration
+           explain:bool=False, # add `map`: where on the whole photo the answer came from (`_map`)
           ) -> list[dict]:
     "`verdict` for each loaded image, 'not sure' below the energy floor."
-    return self.verdicts(xs, *self.scores(xs), k, threshold) if xs else []
+    if not xs: return []
+    if not explain: return self.verdicts(xs, *self.scores(xs), k, threshold)
+    logits, maps = self.logits(xs, maps=True)
+    return [dict(v, map=self._map(v, m)) for v,
+            m in zip(self.verdicts(xs, *self.scores_of(logits), k, threshold), maps)]
 
+@patch
+def _map(self:Answers, v:dict, m:np.ndarray|None) -> np.ndarray|None:
+    "The class map (h x w, in [0, 1]) of the verdict `v` from the maps `m`: its family's class with the top logit."
+    if m is None: return None  # a model.onnx exported before class maps
+    fam = v['family'] or next(iter(v['families']))
+    idx = [i for i, f in enumerate(self.vocab_families) if f == fam]
+    cam = m[..., idx[int(m[..., idx].mean((0, 1)).argmax())]]
+    span = cam.max() - cam.min()
+    # one cell: evidence everywhere
+    return (cam - cam.min()) / span if span > 1e-12 else np.ones_like(cam)
+
+# %% ../nbs/01_core.ipynb #96220b19
 @patch
 def verdicts(self:Answers, xs:list, p:np.ndarray, e:np.ndarray, # loaded images and their `scores`
              k:int|None=None, threshold:float|None=None,
@@ -321,7 +371,16 @@ def verdicts(self:Answers, xs:list, p:np.ndarray, e:np.ndarray, # loaded images 
     familiar = [f is None or ei >= f for ei, f in zip(e, floors)]
     big = [x.ndim == 4 and len(x) > 1 for x in xs]  # a photo with tiles
     thresholds = [ifnone(threshold, self.photo_threshold if b else self.threshold) for b in big]
-    return [verdict(t, th, bool(f)) for t, th, f in zip(self._top(p, k), thresholds, familiar)]
+    out = []
+    for t, th, f, row in zip(self._top(p, k), thresholds, familiar, p):
+        fams = _summed(zip(self.vocab_families, map(float, row)), lambda f: f)
+        v = verdict(t, th, bool(f), fams[0])
+        lead = v['family'] or fams[0][0]
+        names = [(n, float(q)) for n, f, q in zip(self.vocab_names, self.vocab_families, row)
+                 if f == lead]
+        out.append(dict(v, families=dict(fams[:k]),
+                        varieties=dict(_summed(names, lambda n: n)[:k])))
+    return out
 
 # %% ../nbs/01_core.ipynb #aff7fdb1
 @patch
@@ -335,9 +394,29 @@ def predict(self:Answers, srcs:list, # paths, bytes or PIL images
 def classify(self:Answers, srcs:list, # paths, bytes or PIL images
              k:int|None=None, # how many classes behind each answer; default: `[app] top_k`
              threshold:float|None=None, # where "not sure" starts; default: the model's calibration
+             explain:bool=False, # add `overlay`: the whole photo as the model saw it, its class map over it
             ) -> list[dict]:
     "The answer the app shows for each image: the headline and the top `k` behind it."
-    return self.answer([self.load(s) for s in srcs], k, threshold)
+    xs = [self.load(s) for s in srcs]
+    out = self.answer(xs, k, threshold, explain)
+    if explain:
+        for a, x in zip(out, xs):
+            a['overlay'] = None if a['map'] is None else overlay(x[0], a['map'])
+    return out
+
+# %% ../nbs/01_core.ipynb #f6e2358d
+def overlay(view, # the whole view the model saw: 3 x S x S in [0, 1] (what `Answers.load` gives first)
+            cam:np.ndarray, # its class map: h x w in [0, 1]
+            alpha:float=0.5, # how much of the colour shows
+           ) -> Image.Image:
+    "`view` with `cam` over it in colour, from blue (no evidence) to red (the answer's strongest)."
+    S = view.shape[-1]
+    heat = np.asarray(Image.fromarray(np.uint8(255 * cam)).resize((S, S), Image.BILINEAR),
+                      np.float32) / 255
+    # the "jet" colour map
+    colour = np.clip(1.5 - np.abs(4 * heat[..., None] - np.array([3, 2, 1])), 0, 1)
+    img = np.asarray(view, dtype=np.float32).transpose(1, 2, 0)
+    return Image.fromarray(np.uint8(255 * ((1 - alpha) * img + alpha * colour)))
 
 # %% ../nbs/01_core.ipynb #3a0951aa
 def file_sha256(fn:Path) -> str:

@@ -54,28 +54,31 @@ def _card_photos(info:dict) -> list[str]:
     if not (p := info.get('photos')): return []
     pm, where = info.get('photo_metrics', {}), ', '.join(f'`{Path(d).name}`' for d in p['folders'])
     out = ['', '## Real photos it learned from', '',
-           f"{sum(p['trained'].values())} labelled photos from {where} trained the head; the sha256 of each "
-           "is in `model.json` (`photos.files`).", '', '| family | photos |', '|---|---|',
+           f"{sum(p['trained'].values())} labelled photos from {where} trained the head; the "
+           "sha256 of each is in `model.json` (`photos.files`).", '', '| family | photos |',
+           '|---|---|',
            *[f"| {f} | {n} |" for f, n in sorted(p['trained'].items())]]
     if pm.get('n_photos'):
-        out += ['', f"Each answered by a head fitted without its fold ({pm['folds']} folds), as the app "
-                f"answers: right family {pm['family_accuracy']:.1%}, answered {pm['answered']:.1%} at the "
-                f"photo threshold {pm['photo_threshold']:.2f}."]
+        out += ['', f"Each answered by a head fitted without its fold ({pm['folds']} folds), as "
+                f"the app answers: right family {pm['family_accuracy']:.1%}, answered "
+                f"{pm['answered']:.1%} at the photo threshold {pm['photo_threshold']:.2f}."]
     return out
 
 def _card_scores(m:dict, test:dict, photos:dict) -> list[str]:
     "The card's table of what was measured: at training (`m`), by `evaluate` on Test and on real photos."
     out = ['', '## How well', '', '| measure | value |', '|---|---|']
     if 'test_accuracy' in m:
-        out.append(f"| Test accuracy (at training, {m.get('n_test', '?')} images) | {m['test_accuracy']:.4f} |")
+        out.append(f"| Test accuracy (at training, {m.get('n_test', '?')} images) | "
+                   f"{m['test_accuracy']:.4f} |")
     if test:
         out += [f"| Test accuracy (`evaluate`, {test['n_images']} images) | {test['accuracy']:.4f} |",
                 f"| Test top-5 accuracy | {test['top5_accuracy']:.4f} |",
                 f"| Test family accuracy | {test['family_accuracy']:.4f} |"]
     if photos:
-        out += [f"| real photos, right family ({photos['n_photos']} photos) | {photos['family_accuracy']:.1%} |",
-                f"| real photos, answered at threshold {photos['threshold']:.3f} | {photos['answered']:.1%} "
-                f"({photos['accuracy_answered']:.1%} of them right) |",
+        out += [f"| real photos, right family ({photos['n_photos']} photos) | "
+                f"{photos['family_accuracy']:.1%} |",
+                f"| real photos, answered at threshold {photos['threshold']:.3f} | "
+                f"{photos['answered']:.1%} ({photos['accuracy_answered']:.1%} of them right) |",
                 f"| real photos, confidently wrong | {photos['confidently_wrong']:.1%} |"]
     return out
 
@@ -84,14 +87,18 @@ def _card_usage(repo:str, info:dict, photos:dict) -> list[str]:
     "The card's limits, how to use the model, and where its data comes from."
     real = (f"on {photos['n_photos']} real grocery photos it names the right family "
             f"{photos['family_accuracy']:.1%} of the time" if photos
-            else "it was not measured on real photos (`produce-classifier evaluate --photos DIR` does that)")
+            else "it was not measured on real photos (`produce-classifier evaluate --photos DIR` "
+            "does that)")
     version = info.get('dataset', {}).get('kaggle_version')
     return ['', '## Limits', '',
-            "Fruits-360 shows one item on a white background, and its Test split is the same studio, so the "
-            f"Test accuracy says little about photos taken in a shop or a kitchen: {real}. Below its threshold "
-            'the model answers "Not sure" rather than guess, and it knows only the produce listed above.', '',
+            "Fruits-360 shows one item on a white background, and its Test split is the same "
+            f"studio, so the Test accuracy says little about photos taken in a shop or a kitchen: "
+            f"{real}. Below its threshold "
+            'the model answers "Not sure" rather than guess, and it knows only the produce listed '
+            'above.', '',
             '## How to use it', '', '```python', 'from huggingface_hub import hf_hub_download',
-            f"path = hf_hub_download('{repo}', 'model.pkl'); hf_hub_download('{repo}', 'model.json')", '',
+            f"path = hf_hub_download('{repo}', 'model.pkl'); hf_hub_download('{repo}', "
+            f"'model.json')", '',
             'from produce_classifier.inference import Predictor  # pip install produce-classifier',
             "Predictor(path).classify(['photo.jpg'])  # the app's answer: [{'label': class, family or "
             "'Not sure ...', 'confidences': {...}}]", '',
@@ -99,10 +106,11 @@ def _card_usage(repo:str, info:dict, photos:dict) -> list[str]:
             'model.json\'s statistics)',
             'from produce_classifier.serving import OnnxPredictor',
             f"OnnxPredictor(hf_hub_download('{repo}', 'model.onnx')).classify(['photo.jpg'])", '',
-            'from fastai.vision.all import load_learner  # the pickle needs produce_classifier installed',
+            'from fastai.vision.all import load_learner  # the pickle needs produce_classifier '
+            'installed',
             "load_learner(path).predict('photo.jpg')", '```', '', '## Data', '',
-            "Fruits-360 by Mihai Oltean ([Kaggle `moltean/fruits`](https://www.kaggle.com/datasets/moltean/fruits)"
-            f"{', version ' + str(version) if version else ''}), CC BY-SA 4.0; this model is shared under the "
+            "Fruits-360 by Mihai Oltean ([Kaggle "
+            f"`moltean/fruits`](https://www.kaggle.com/datasets/moltean/fruits){', version ' + str(version) if version else ''}), CC BY-SA 4.0; this model is shared under the "
             "same licence."]
 
 # %% ../nbs/13_hub.ipynb #71e46533
@@ -115,17 +123,24 @@ def model_card(model_dir:str|Path, # a folder written by `train`: `model.pkl`, `
     reports = Path(reports) if reports else model_dir/'reports'
     test, photos = _read_json(reports/'metrics.json'), _read_json(reports/'photos_metrics.json')
     vocab, fams = info.get('vocab', []), sorted({family(v) for v in info.get('vocab', [])})
-    front = ['---', 'library_name: fastai', 'pipeline_tag: image-classification', 'license: cc-by-sa-4.0',
-             'tags: [fastai, image-classification, fruits-360, produce]', *_model_index(repo, test, photos),
+    front = ['---', 'library_name: fastai', 'pipeline_tag: image-classification',
+             'license: cc-by-sa-4.0',
+             'tags: [fastai, image-classification, fruits-360, produce]',
+             *_model_index(repo, test, photos),
              '---', '']
     body = [f"# {repo.split('/')[-1]}", '',
-            "A produce classifier made with [produce_classifier](https://pypi.org/project/produce-classifier/): "
-            f"{info.get('arch', '?')} ({_how(info)}), {len(vocab)} classes of {len(fams)} kinds of produce, "
-            "trained on Fruits-360.", '', '## What it knows', '', ', '.join(fams) + '.', '', '## Training', '',
+            "A produce classifier made with "
+            f"[produce_classifier](https://pypi.org/project/produce-classifier/): "
+            f"{info.get('arch', '?')} ({_how(info)}), {len(vocab)} classes of {len(fams)} kinds of "
+            "produce, trained on Fruits-360.", '', '## What it knows', '', ', '.join(fams) + '.',
+            '', '## Training', '',
             '| setting | value |', '|---|---|']
-    body += [f'| {k} | {info[k]} |' for k in ('arch', 'pretrained', 'finetune', 'size', 'epochs', 'freeze_epochs',
-                                              'lr', 'seed', 'prior', 'composite_p', 'fit_seconds') if k in info]
-    body += _card_photos(info) + _card_scores(info.get('metrics', {}), test, photos) + _card_usage(repo, info, photos)
+    body += [f'| {k} | {info[k]} |'
+             for k in ('arch', 'pretrained', 'finetune', 'size', 'epochs', 'freeze_epochs',
+                                              'lr', 'seed', 'prior', 'composite_p', 'fit_seconds')
+             if k in info]
+    body += _card_photos(info) + _card_scores(info.get('metrics', {}), test,
+                                              photos) + _card_usage(repo, info, photos)
     return '\n'.join(front + body) + '\n'
 
 # %% ../nbs/13_hub.ipynb #32cf78f3

@@ -21,7 +21,7 @@ from fastai.vision.all import (Callback, TrainEvalCallback, Learner, Resize, acc
 
 # %% auto #0
 __all__ = ['IMAGENET_FAMILIES', 'get_arch', 'make_learner', 'FrozenBody', 'family_matrix', 'imagenet_classifier', 'FamilyPrior',
-           'LearnerAnswers']
+           'location_logits', 'WithMaps', 'LearnerAnswers']
 
 # %% ../nbs/05_model.ipynb #f974d1f1
 _RESNETS = {f.__name__: f for f in (resnet18, resnet34, resnet50, resnet101, resnet152)}
@@ -108,16 +108,21 @@ class FamilyPrior(nn.Module):
                  floor:float=0.01): # the least prior a class gets: a prior can doubt, never veto
         super().__init__()
         self.model, self.weight, self.floor = model, weight, floor
-        self.parts = False  # True: ImageNet's family probabilities answered beside the logits, for `Answers`
+        # True: ImageNet's family probabilities answered beside the logits, for `Answers`
+        self.parts = False
         self.register_buffer('fc_w', fc.weight.detach().clone())
         self.register_buffer('fc_b', fc.bias.detach().clone())
         m = family_matrix(vocab)
         self.register_buffer('m', m)
-        self.register_buffer('named', m.sum(1).clamp_max(1))  # ImageNet classes naming a family of `vocab`
-        self.register_buffer('unnamed', (m.sum(0) == 0).float())  # classes whose family ImageNet cannot name
-        self.to(next(model.parameters()).device)  # the classifier joins the model where it is (a GPU)
+        # ImageNet classes naming a family of `vocab`
+        self.register_buffer('named', m.sum(1).clamp_max(1))
+        # classes whose family ImageNet cannot name
+        self.register_buffer('unnamed', (m.sum(0) == 0).float())
+        # the classifier joins the model where it is (a GPU)
+        self.to(next(model.parameters()).device)
 
-    def __getitem__(self, i): return self.model[i]  # body and head, as fastai expects of a vision model
+    # body and head, as fastai expects of a vision model
+    def __getitem__(self, i): return self.model[i]
 
     def imagenet(self, f:torch.Tensor) -> torch.Tensor:
         "ImageNet logits from the body's feature map `f`, as the untouched network computes them."
@@ -135,15 +140,37 @@ def prior(self:FamilyPrior, fam:torch.Tensor, none:torch.Tensor) -> torch.Tensor
     return (fam + none[:, None] * self.unnamed).clamp_min(self.floor)
 
 @patch
-def forward(self:FamilyPrior, x):
-    f = self.model[0](x)
+def from_features(self:FamilyPrior, f:torch.Tensor) -> torch.Tensor:
+    "The answer to the body's feature map `f`: the head's logits weighed by the prior."
     h = self.model[1](f).float()
     if not self.weight: return h
     fam, none = self.families(f)
     out = h.log_softmax(-1) + self.weight * self.prior(fam, none).log()
-    out = out - out.logsumexp(-1, keepdim=True) + h.logsumexp(-1, keepdim=True)  # weighed softmax, head's energy
+    # weighed softmax, head's energy
+    out = out - out.logsumexp(-1, keepdim=True) + h.logsumexp(-1, keepdim=True)
     if not getattr(self, 'parts', False): return out  # a model pickled before `parts` has none
-    return torch.cat([out, fam.clamp_min(1e-6).log()], -1)  # for `Answers`: the whole view, sure of a family
+    # for `Answers`: the whole view, sure of a family
+    return torch.cat([out, fam.clamp_min(1e-6).log()], -1)
+
+@patch
+def forward(self:FamilyPrior, x): return self.from_features(self.model[0](x))
+
+# %% ../nbs/05_model.ipynb #5e5a8ca8
+def location_logits(head:nn.Module, f:torch.Tensor) -> torch.Tensor:
+    "`head`'s logits at each location of the feature map `f` (N,C,h,w), as (N,h,w,classes): its class maps."
+    N, C, h, w = f.shape
+    return head(f.permute(0, 2, 3, 1).reshape(N * h * w, C, 1, 1)).float().reshape(N, h, w, -1)
+
+class WithMaps(nn.Module):
+    "`net` answering its logits and its class maps (`location_logits`) from one forward pass."
+    def __init__(self, net:nn.Module):
+        super().__init__()
+        self.net = net
+    def forward(self, x):
+        f = self.net[0](x)
+        out = self.net.from_features(f) if hasattr(self.net,
+                                                   'from_features') else self.net[1](f).float()
+        return out, location_logits(self.net[1], f)
 
 # %% ../nbs/05_model.ipynb #42659d9b
 class LearnerAnswers(Answers):
@@ -156,7 +183,8 @@ class LearnerAnswers(Answers):
         self.net = learn.model.eval()
         # a `FamilyPrior`: ImageNet's family probabilities too, for `Answers`
         if hasattr(self.net, 'families'): self.net.parts = True
-        self.resize, self._resizes = next(t for t in learn.dls.after_item.fs if isinstance(t, Resize)), {}
+        self.resize, self._resizes = next(t for t in learn.dls.after_item.fs
+                                          if isinstance(t, Resize)), {}
         norm = normalize_of(learn.dls)
         self.mean, self.std = norm.mean.cpu().view(1, 3, 1, 1), norm.std.cpu().view(1, 3, 1, 1)
         super().__init__(learn.dls.vocab, self.resize.size[0], info, crops, zoom)
@@ -183,7 +211,8 @@ def _tensor(self:LearnerAnswers, img:Image.Image, size:int|None=None) -> torch.T
     "`img` resized as the learner's `Resize` does in validation, as a 3xSxS tensor."
     size, r = ifnone(size, self.size), self.resize
     if size not in self._resizes:
-        self._resizes[size] = r if size == self.size else Resize(size, r.method, r.pad_mode, r.resamples)
+        self._resizes[size] = r if size == self.size else Resize(size, r.method, r.pad_mode,
+                                                                 r.resamples)
     return image_tensor(self._resizes[size](img, split_idx=1))
 
 @patch
@@ -199,6 +228,9 @@ def normalized(self:LearnerAnswers, xs:list[torch.Tensor]) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last) if self.device.type == 'cuda' else x
 
 @patch
-def _forward(self:LearnerAnswers, xs:list[torch.Tensor]) -> np.ndarray:
-    "The logits (float64) of the views `xs`, all of one size, in one forward pass."
-    with torch.inference_mode(): return self.net(self.normalized(xs)).double().cpu().numpy()
+def _forward(self:LearnerAnswers, xs:list[torch.Tensor], maps:bool=False) -> np.ndarray|tuple:
+    "The logits (float64) of the views `xs`, all of one size, in one forward pass; and their class maps."
+    with torch.inference_mode():
+        if not maps: return self.net(self.normalized(xs)).double().cpu().numpy()
+        out, m = WithMaps(self.net)(self.normalized(xs))
+        return out.double().cpu().numpy(), m.double().cpu().numpy()

@@ -111,7 +111,8 @@ def read_log(folder:str|Path) -> list[dict]:
 
 def _plot_confidence(conf:list[float], fn:Path):
     "A histogram of the answers' top probabilities, as a bare `Figure`."
-    from matplotlib.figure import Figure  # imported here: the app imports this module, and seldom plots
+    # imported here: the app imports this module, and seldom plots
+    from matplotlib.figure import Figure
     fig = Figure(figsize=(6, 3)); ax = fig.subplots()
     ax.hist(conf, bins=20, range=(0, 1))
     ax.set_xlabel('top probability')

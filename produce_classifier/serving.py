@@ -23,6 +23,7 @@ def to_onnx(model:str|Path, # an exported model.pkl, with its model.json beside 
     "Write `model`'s network to model.onnx beside it, its sha256 in model.json."
     import torch
     from produce_classifier.inference import Predictor
+    from produce_classifier.model import WithMaps
     pred = Predictor(model, crops=False)  # refuses a pickle that does not match its model.json
     out, x = pred.path.with_suffix('.onnx'), torch.zeros(2, 3, pred.size, pred.size)
     # a square view of any size: a big photo is seen larger (`view_size`)
@@ -30,8 +31,9 @@ def to_onnx(model:str|Path, # an exported model.pkl, with its model.json beside 
     # the exporter narrates each step
     with atomic_file(out) as tmp, warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter('ignore')
-        prog = torch.onnx.export(pred.net, (x,), dynamo=True, input_names=['image'],
-                                 output_names=['logits'],
+        prog = torch.onnx.export(WithMaps(pred.net), (x,), dynamo=True, input_names=['image'],
+                                 # the class maps: where each answer came from
+                                 output_names=['logits', 'maps'],
                                  dynamic_shapes=({0: torch.export.Dim('batch', min=1, max=4096),
                                                   2: side, 3: side},))
         prog.save(str(tmp))
@@ -69,7 +71,8 @@ class OnnxPredictor(Answers):
         self.mean, self.std = (np.array(self.info['normalize'][k], np.float32).reshape(1, 3, 1, 1)
                                for k in ('mean', 'std'))
         super().__init__(self.info['vocab'], self.info['size'], self.info, crops, zoom)
-        if isinstance(self.session.get_inputs()[0].shape[-1], int): self.zoom = 1  # exported before `zoom`
+        # exported before `zoom`
+        if isinstance(self.session.get_inputs()[0].shape[-1], int): self.zoom = 1
 
     def _array(self, img:Image.Image, size:int) -> np.ndarray:
         "`img` as the network sees it at `size`, before normalising: 3xSxS floats in [0, 1]."
@@ -80,10 +83,14 @@ class OnnxPredictor(Answers):
         vs, size = self._views(src, crops)
         return np.stack([self._array(v, size) for v in vs])
 
-    def _forward(self, xs:list[np.ndarray]) -> np.ndarray:
-        "The logits (float64) of the views `xs`, all of one size, in one run."
+    def _forward(self, xs:list[np.ndarray], maps:bool=False) -> np.ndarray|tuple:
+        "The logits (float64) of the views `xs`, all of one size, in one run; and their class maps."
         x = ((np.concatenate(xs) - self.mean) / self.std).astype(np.float32)
-        return self.session.run(None, {'image': x})[0].astype(np.float64)
+        # a model.onnx exported before class maps has none
+        has = maps and len(self.session.get_outputs()) > 1
+        out = self.session.run(['logits', 'maps'] if has else ['logits'], {'image': x})
+        logits = out[0].astype(np.float64)
+        return (logits, out[1].astype(np.float64) if has else None) if maps else logits
 
 # %% ../nbs/09_serving.ipynb #bb58d3f9
 def load_predictor(model:str|Path, # a model.pkl; its model.onnx beside it is used where ONNX Runtime is installed

@@ -13,7 +13,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import ifnone
 from .settings import UserError, settings
-from .core import (NOT_PRODUCE, atomic_dir, atomic_file, family, file_sha256, save_figure,
+from .core import (NOT_PRODUCE, atomic_dir, atomic_file, family, file_sha256,
+                                     save_figure,
                                      write_json, write_text)
 from .data import (get_dls, image_files, image_size, make_synthetic, normalize_of,
                                      read_labelled, test_dl)
@@ -210,13 +211,19 @@ def export(learn:Learner, out:str|Path, info:dict|None=None) -> Path:
     return out
 
 # %% ../nbs/06_train.ipynb #74980003
-def save_examples(root:str|Path, dest:str|Path, vocab:list[str], n:int=2, seed:int=42) -> Path:
-    "Copy `n` Test images of each class in `vocab` to `dest`, named after their class."
+def save_examples(root:str|Path, dest:str|Path, vocab:list[str], n:int=2, seed:int=42,
+                  photos:list|None=None, # (photo, label) pairs: the first of each family is kept in `dest/photos`
+                 ) -> Path:
+    "Copy `n` Test images of each class in `vocab` to `dest`, named after their class, and a photo per family."
     dest = Path(dest)
     files = image_files(root, 'Test', max_per_class=n,
                         seed=seed).filter(lambda f: f.parent.name in vocab)
+    firsts = {family(l): Path(f) for f, l in reversed(photos or []) if family(l) != NOT_PRODUCE}
     with atomic_dir(dest) as tmp:
         for f in files: shutil.copyfile(f, tmp/f"{f.parent.name}_{f.name}")
+        if firsts: (tmp/'photos').mkdir()
+        for fam, f in sorted(firsts.items()):
+            shutil.copyfile(f, tmp/'photos'/f"{fam}{f.suffix.lower()}")
     return dest
 
 # %% ../nbs/06_train.ipynb #5607ed33
@@ -599,49 +606,41 @@ def _provenance(seen:dict, weight:float, folders:list) -> dict:
                 files=[{k: u[k] for k in ('sha256', 'label', 'fold')} for u in seen['used']])
 
 # %% ../nbs/06_train.ipynb #abb6f7ad
-def _finish(learn:Learner, root:Path, a:dict, state:dict, out:Path, fit_seconds:float,
-            shots:dict|None=None,
+def _photo_report(learn:Learner, cal:dict, seen:dict, shots:dict, zoom:float, weight:float) -> tuple[dict, dict]:
+    "`cal` with the photos' calibration, and what `model.json` says of them; printed in a line or two."
+    cal, pm = calibrate_photos(learn, cal, seen, zoom)
+    if bad := seen['unreadable']:
+        names = ', '.join(Path(b).name for b in bad[:10]) + (' ...' if len(bad) > 10 else '')
+        print(f"Skipped {len(bad)} photos that could not be opened: {names}", flush=True)
+    print(f"Photos: trained on {pm['n_photos']}; each answered by a head fitted without its fold ({pm['folds']} "
+          f"folds): family accuracy {pm['family_accuracy']:.1%}, answered {pm['answered']:.1%} at "
+          f"{pm['photo_threshold']:.2f}", flush=True)
+    return cal, dict(photos=_provenance(seen, weight, shots['folders']), photo_metrics=pm)
+
+def _finish(learn:Learner, root:Path, a:dict, state:dict, out:Path, fit_seconds:float, shots:dict|None=None,
             photo_weight:float=1., **kwargs):
     "The final network with its prior and photos, measured, calibrated and exported."
     if a['wise']: _wise_ft(learn, a['wise'], state)
     else: learn.load('best', with_opt=False)
-    dls = learn.dls
-    if a['prior']:
-        learn.model = FamilyPrior(learn.model, imagenet_classifier(a['arch']), list(dls.vocab),
-                                  a['prior'])
-    # a big photo's views are zoomed for networks that learned ImageNet at 224 px; one trained from scratch knows only its input size
+    dls, cfgd = learn.dls, settings().data
+    if a['prior']: learn.model = FamilyPrior(learn.model, imagenet_classifier(a['arch']), list(dls.vocab), a['prior'])
+    # a big photo's views are zoomed for networks that learned ImageNet at 224 px; from scratch: its input size
     zoom = ZOOM if a['pretrained'] else 1
-    if shots:
-        seen = learn_photos(learn, shots, a['seed'], zoom, photo_weight, out.parent/'checkpoints')
-    tdl = test_dl(dls, root,
-                  **{k: v for k, v in kwargs.items() if k in ('classes', 'max_per_class')})
+    if shots: seen = learn_photos(learn, shots, a['seed'], zoom, photo_weight, out.parent/'checkpoints')
+    tdl = test_dl(dls, root, **{k: v for k, v in kwargs.items() if k in ('classes', 'max_per_class')})
     with learn.no_bar(), learn.no_logging(): test_loss, test_acc = learn.validate(dl=tdl)
-    cfgd = settings().data
     cal, info = calibrate(learn, seed=a['seed'], zoom=zoom), {}
-    if shots:
-        cal, pm = calibrate_photos(learn, cal, seen, zoom)
-        info = dict(photos=_provenance(seen, photo_weight, shots['folders']), photo_metrics=pm)
-        if bad := seen['unreadable']:
-            names = ', '.join(Path(b).name for b in bad[:10]) + (' ...' if len(bad) > 10 else '')
-            print(f"Skipped {len(bad)} photos that could not be opened: {names}", flush=True)
-        print(f"Photos: trained on {pm['n_photos']}; each answered by a head fitted without its "
-              f"fold ({pm['folds']} folds): family accuracy {pm['family_accuracy']:.1%}, answered "
-              f"{pm['answered']:.1%} at {pm['photo_threshold']:.2f}",
-              flush=True)
-    export(learn, out,
-           dict(calibration=cal, arch=a['arch'], pretrained=a['pretrained'], seed=a['seed'],
-                lr=ifnone(state['lr'], GENTLE_LR if a['wise'] else None), epochs=a['epochs'],
-                            freeze_epochs=a['freeze_epochs'], finetune=a['finetune'],
-                wise=a['wise'], prior=a['prior'], composite_p=a['composite_p'],
-                            class_counts=_class_counts(dls),
-                            metrics=dict(**state.get('best_metrics', {}),
-                                         test_loss=float(test_loss), test_accuracy=float(test_acc),
-                                         n_test=len(tdl.items)),
-                            dataset=dict(root=str(Path(root).absolute()),
-                                         kaggle_handle=cfgd.kaggle_handle,
-                                         kaggle_version=cfgd.kaggle_version),
-                            fit_seconds=round(fit_seconds, 2), **info))
-    save_examples(root, out.parent/'examples', list(dls.vocab), seed=a['seed'])
+    if shots: cal, info = _photo_report(learn, cal, seen, shots, zoom, photo_weight)
+    metrics = dict(**state.get('best_metrics', {}), test_loss=float(test_loss), test_accuracy=float(test_acc),
+                   n_test=len(tdl.items))
+    export(learn, out, dict(calibration=cal, lr=ifnone(state['lr'], GENTLE_LR if a['wise'] else None),
+                            **{k: a[k] for k in ('arch', 'pretrained', 'seed', 'epochs', 'freeze_epochs', 'finetune',
+                                                 'wise', 'prior', 'composite_p')},
+                            class_counts=_class_counts(dls), metrics=metrics, fit_seconds=round(fit_seconds, 2),
+                            dataset=dict(root=str(Path(root).absolute()), kaggle_handle=cfgd.kaggle_handle,
+                                         kaggle_version=cfgd.kaggle_version), **info))
+    shown = [(u['file'], u['label']) for u in seen['used']] if shots else None  # real photos, for the app
+    save_examples(root, out.parent/'examples', list(dls.vocab), seed=a['seed'], photos=shown)
 
 # %% ../nbs/06_train.ipynb #253fe412
 def train(root:str|Path, # dataset root holding `Training/` and `Test/`
@@ -668,7 +667,8 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
           **kwargs, # passed to `get_dls`: `classes`, `max_per_class`, `valid_pct`, `num_workers`
          ) -> Learner:
     "Train a classifier on `root` (and labelled real `photos`) and export it to `out`; return the `Learner`."
-    a = _asked(arch, size, epochs, freeze_epochs, seed, pretrained, finetune, prior, composite_p, wise)
+    a = _asked(arch, size, epochs, freeze_epochs, seed, pretrained, finetune, prior, composite_p,
+               wise)
     out = Path(out).absolute(); ckpt = out.parent/'checkpoints'
     state, t = _saved_state(ckpt, resume, a), settings().train
     learn = _learner(root, a, bs, out, progress, **kwargs)
@@ -681,8 +681,10 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
             lr = _lr_find(learn, ifnone(lr_find_iters, t.lr_find_iters), out.parent/'lr_find.png')
         state = dict(lr=lr, **a)
     fit_seconds = _fit(learn, a, state, resume, ifnone(outlier_n, t.outlier_n), out)
-    _finish(learn, root, a, state, out, fit_seconds, shots, ifnone(photo_weight, t.photo_weight), **kwargs)
-    if not keep_checkpoints: shutil.rmtree(ckpt, ignore_errors=True)  # finished: nothing left to resume
+    _finish(learn, root, a, state, out, fit_seconds, shots, ifnone(photo_weight, t.photo_weight),
+            **kwargs)
+    # finished: nothing left to resume
+    if not keep_checkpoints: shutil.rmtree(ckpt, ignore_errors=True)
     return learn
 
 # %% ../nbs/06_train.ipynb #dbc03df1

@@ -57,7 +57,7 @@ def test_one_bad_upload_never_fails_its_batch(sample_model, sample, tmp_path):
     pred = Predictor(sample_model)
     classify = make_classify(pred, threshold=0.0)
     good = [sorted(d.iterdir())[0] for d in sorted((sample/'Test').iterdir())[:7]]
-    alone = [r[0][0] for r in pred.predict(good)]
+    alone = [a['label'] for a in pred.classify(good, threshold=0.0)]  # each answered on its own
     for bad in [*_bad_files(tmp_path).values(), None]:
         ans = classify([*map(str, good[:3]), None if bad is None else str(bad), *map(str, good[3:])])[0]
         assert [a['label'] for a in ans[:3] + ans[4:]] == alone  # every good upload keeps its own answer
@@ -140,4 +140,22 @@ def test_the_family_prior_travels_into_onnx(sample_model, sample, tmp_path):
     assert np.abs(ours - theirs).max() < 1e-4
     bananas = [i for i, v in enumerate(pred.vocab) if v.startswith('Banana')]
     assert theirs[bananas].sum() > 0.99, list(zip(pred.vocab, theirs.round(3)))  # ImageNet's banana, not what the head makes of the frames
-    assert [a['label'] for a in pred.classify([big]) + onnx.classify([big])] == ['Banana (variety unsure)'] * 2
+    assert [a['label'] for a in pred.classify([big]) + onnx.classify([big])] == ['Banana'] * 2
+    # where it looked: the class maps come out of ONNX as a second output, the same as torch's
+    a, b = pred.classify([big], explain=True)[0], onnx.classify([big], explain=True)[0]
+    assert a['map'].shape == b['map'].shape == (4, 4) and np.abs(a['map'] - b['map']).max() < 1e-4
+    assert a['overlay'].size == b['overlay'].size == (128, 128)
+
+def test_names_people_use_sum_what_the_model_said(fruits_all, sample_model, sample):
+    "Every class of Fruits-360 gets a display name with no number; the families and varieties shown sum the model's classes."
+    import re
+    from produce_classifier.core import display_name, family
+    from produce_classifier.data import image_files
+    names = [display_name(d.name) for d in sorted((fruits_all/'Training').iterdir())]
+    assert len(names) == 160 and not [n for n in names if re.search(r'\d\W*$', n)], names
+    pred = Predictor(sample_model)
+    fns = image_files(sample, 'Test', max_per_class=1)
+    for a, row in zip(pred.classify(fns), pred.probs([pred.load(f) for f in fns], calibrated=True)):
+        for fam, q in a['families'].items(): assert abs(q - row[[family(v) == fam for v in pred.vocab]].sum()) < 1e-9
+        for name, q in a['varieties'].items(): assert abs(q - row[[display_name(v) == name for v in pred.vocab]].sum()) < 1e-9
+        assert a['label'] in {*a['varieties'], *a['families']} or a['label'].startswith('Not sure (best guess: ')

@@ -2,7 +2,9 @@
 import json, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
+import numpy as np
 import torch
+from produce_classifier.core import family
 from produce_classifier.settings import UserError
 from produce_classifier.train import GENTLE_LR, export, train
 
@@ -141,6 +143,24 @@ def test_pretrained_default_keeps_imagenet_and_learns_the_produce(sample, imagen
     assert sum(s.startswith('Not sure') for s in said) / len(said) >= 0.9, said
     said = [a['label'] for a in pred.classify(image_files(sample, 'Test', max_per_class=3))]
     assert sum(not s.startswith('Not sure') for s in said) / len(said) >= 0.9, said
+    # where it looked: a Test fruit pasted into a corner of a texture; the answer's class map peaks on it
+    frames = image_files(sample, 'Test', max_per_class=1)
+    for k in (6, 8):  # a lemon bottom left, an orange top left
+        a = pred.classify([_in_corner(frames[k], k % 4, seed=k)], explain=True)[0]
+        peak = np.unravel_index(a['map'].argmax(), a['map'].shape)
+        assert a['family'] == family(frames[k].parent.name) and a['map'].shape == (4, 4), a['label']
+        assert (peak[0] // 2, peak[1] // 2) == divmod(k % 4, 2), (frames[k].parent.name, a['map'].round(2))
+
+def _in_corner(fn, corner:int, seed:int, side:int=320):
+    "A `side`-pixel photo: the Fruits-360 frame `fn` cut out, filling quarter `corner` (0-3, row by row) of a texture."
+    from PIL import Image
+    from produce_classifier.backgrounds import bg_spectral, white_mask
+    bg = bg_spectral(1, side, side, g=torch.Generator().manual_seed(seed))[0]
+    h = side // 2
+    fruit = torch.tensor(np.asarray(Image.open(fn).convert('RGB').resize((h, h))), dtype=torch.float32).permute(2, 0, 1)[None] / 255
+    m, (y, x) = 1 - white_mask(fruit)[0].float(), divmod(corner, 2)
+    img = bg.clone(); img[:, y * h:(y + 1) * h, x * h:(x + 1) * h] = m * fruit[0] + (1 - m) * bg[:, y * h:(y + 1) * h, x * h:(x + 1) * h]
+    return Image.fromarray(np.uint8(255 * img.permute(1, 2, 0).numpy()))
 
 @pytest.mark.parametrize('gentle_epochs_done', [0, 1])
 def test_training_killed_after_the_probe_resumes(sample, imagenet_weights, tmp_path, monkeypatch, gentle_epochs_done):
