@@ -3,9 +3,10 @@
 In one run, on the same images and 2 threads: median and p95 milliseconds per image for `learn.predict` (one view at the
 input size) and for the Predictor, on 100x100 Fruits-360 images and on 12 MP phone photos, with the ratios; then a shop
 photo (348x348, ../shared/real-photos) and the 12 MP photos through the app's handler (`make_classify`: opening, the
-whole photo and its tiles, the verdict with families and varieties, the class map and its overlay), with torch and with
-ONNX Runtime, against `learn.predict`; then `app.py` is started on 127.0.0.1 and 8 `gradio_client` clients send
-requests at once, for requests/second, p95 latency and the count of failed requests. From the repository root:
+whole photo at twice the input size, the verdict with families and varieties, the class map and its overlay), with
+torch and with ONNX Runtime, and again with tiles (`crops`), against `learn.predict`; then `app.py` is started on
+127.0.0.1 and 8 `gradio_client` clients send requests at once, for requests/second, p95 latency and the count of
+failed requests. From the repository root:
 
     python bench/latency.py --model models/model.pkl [--data ROOT] [--photos DIR] [--shop DIR] [--runs 20]
 
@@ -46,11 +47,12 @@ def app_path(name, items, learn, model, runs):
     onnx = Path(model).with_suffix('.onnx')
     if not onnx.exists(): to_onnx(model)
     row = f"{name:<22} learn.predict median {statistics.median(a):7.1f} ms  p95 {p95(a):7.1f}"
-    for kind, pred in (('torch', Predictor(model)), ('ONNX', OnnxPredictor(onnx))):
-        handler = make_classify(pred)
-        b = timings(lambda f: handler([str(f)]), items, runs)
-        row += (f" | app ({kind}) median {statistics.median(b):7.1f} ms  p95 {p95(b):7.1f}, "
-                f"{statistics.median(b) / statistics.median(a):.2f}x learn.predict")
+    for kind, make in (('torch', lambda c: Predictor(model, crops=c)), ('ONNX', lambda c: OnnxPredictor(onnx, c))):
+        for crops in (None, True):  # the app's rule, then with tiles as well (the rule before issue 34)
+            handler = make_classify(make(crops))
+            b = timings(lambda f: handler([str(f)]), items, runs)
+            row += (f"\n    app ({kind}{', with tiles' if crops else ''}) median {statistics.median(b):7.1f} ms  "
+                    f"p95 {p95(b):7.1f}, {statistics.median(b) / statistics.median(a):.2f}x learn.predict")
     print(row, flush=True)
 
 def load_test(model, items, clients, requests, port):

@@ -8,8 +8,9 @@ burst (after the normal clients alone), at its end and 10 s after (the issue ask
 
     python bench/worst_case.py --model models/model.pkl [--requests 10] [--photos ../shared/photos]
 
-A big photo is classified whole and as 14 tiles (`[app] crops`), so the dearest upload costs what an ordinary phone
-photo costs; `--photos` has the normal clients send phone photos, to tell the two costs apart.
+A big photo is classified as one view at twice the input size (and tiles with `[app] crops`), so the dearest upload
+costs about what an ordinary phone photo costs; `--photos` has the normal clients send phone photos, to tell the two
+costs apart.
 """
 import argparse, os, statistics, subprocess, sys, tempfile, threading, time
 from concurrent.futures import ThreadPoolExecutor

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import os, time, traceback
 from pathlib import Path
+from PIL import Image
 import gradio as gr
 from gradio.components.label import LabelData
 from .settings import UserError, settings
@@ -56,6 +57,16 @@ def _load(pred:Answers, path:str|None):
         return UserError("Something went wrong while reading this photo: please try again or try "
                          "another photo.")
 
+def _pixels(path:str|None) -> int:
+    "The pixels of the image at `path`, read from its header (0 where it is none)."
+    try:
+        with Image.open(path) as img: return img.width * img.height
+    except Exception: return 0
+
+def _heavy(paths:list) -> bool:
+    "Whether the uploads in `paths` are over 2 megapixels: their decoding leaves memory to give back."
+    return sum(map(_pixels, paths)) > 2_000_000
+
 # %% ../nbs/12_app.ipynb #ed2b04c2
 # also answer where it looked: the whole photo with its class map over it
 def make_classify(pred:Answers, threshold:float|None=None, k:int|None=None,
@@ -76,7 +87,7 @@ def make_classify(pred:Answers, threshold:float|None=None, k:int|None=None,
         xs = [_load(pred, p) for p in paths]
         ok = [x for x in xs if not isinstance(x, UserError)]
         said = iter(pred.answer(ok, k, threshold, explain))
-        trim_memory()
+        if _heavy(paths): trim_memory()  # 4 ms: not for a small photo
         # in a batch a bad upload cannot fail alone: its answer says it is an error, and has no classes
         answers = [dict(label=f"Error: {x}", family=None, abstained=True, error=True,
                         confidences={})

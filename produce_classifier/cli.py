@@ -51,7 +51,7 @@ def _evaluate_photos(args):
     from produce_classifier.photos import evaluate_photos
     m = evaluate_photos(args.photos, args.model, out=args.out)
     print(f"Real photos: family accuracy {m['family_accuracy']:.1%} on {m['n_photos']} photos; at "
-          f"the threshold {m['threshold']:.3f} ({m['photo_threshold']:.3f} for a photo with tiles) "
+          f"the threshold {m['threshold']:.3f} ({m['photo_threshold']:.3f} for a photo) "
           f"the model answers {m['answered']:.1%} of them ({m['accuracy_answered']:.1%} right) and "
           f"is confidently wrong on {m['confidently_wrong']:.1%}; reports in {m['out']}/")
     if m['unreadable']:

@@ -19,10 +19,10 @@ except ImportError: pass
 
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'MAX_FULL_PIXELS', 'FREE_FULL_PIXELS', 'PIXELS_PER_BYTE', 'MIN_SIDE', 'MAX_ASPECT', 'FORMATS',
-           'NOT_PRODUCE', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'IMAGENET_SURE', 'to_rgb', 'open_image', 'views',
-           'view_size', 'family', 'display_name', 'verdict', 'curve_threshold', 'sure_family', 'Answers', 'overlay',
-           'file_sha256', 'is_offline', 'atomic_file', 'atomic_dir', 'write_text', 'write_json', 'save_figure',
-           'model_info']
+           'NOT_PRODUCE', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'IMAGENET_SURE', 'FLAT', 'to_rgb', 'open_image', 'views',
+           'view_size', 'family', 'display_name', 'verdict', 'curve_threshold', 'sure_family', 'Answers', 'featureless',
+           'overlay', 'file_sha256', 'is_offline', 'atomic_file', 'atomic_dir', 'write_text', 'write_json',
+           'save_figure', 'model_info']
 
 # %% ../nbs/01_core.ipynb #db24de06
 def to_rgb(img:Image.Image) -> Image.Image:
@@ -270,7 +270,7 @@ def _calibrate(self:Answers, info:dict):
     cal, app = info.get('calibration', {}), settings().app
     self.temperature = cal.get('temperature', 1.0)
     self.threshold = cal.get('threshold', app.threshold)  # where "not sure" starts
-    # ...for a photo with tiles: at least `[app] photo_threshold`, higher where the model's own real photos were
+    # ...for a photo (bigger than a frame): at least `[app] photo_threshold`, higher where the model's own real photos were
     # answered less than `[app] target_accuracy` right (photos from other shops fare worse than its own)
     at = curve_threshold(cal['photo_curve'], app.target_accuracy) if cal.get('photo_curve') else 0
     self.photo_threshold = max(self.threshold, cal.get('photo_threshold', app.photo_threshold), at)
@@ -359,6 +359,15 @@ def _map(self:Answers, v:dict, m:np.ndarray|None) -> np.ndarray|None:
     # one cell: evidence everywhere
     return (cam - cam.min()) / span if span > 1e-12 else np.ones_like(cam)
 
+# %% ../nbs/01_core.ipynb #871205f5
+# a whole view whose pixels vary less than this (standard deviation in [0, 1]) is about one flat colour
+FLAT = 0.04
+
+def featureless(x) -> bool:
+    "Whether the loaded image `x` (V x 3 x S x S, the whole view first) is about one flat colour."
+    v = np.asarray(x[0] if x.ndim == 4 else x, dtype=np.float32)[:, ::4, ::4]  # every 16th pixel is plenty
+    return float(v.std((-2, -1)).mean()) < FLAT
+
 # %% ../nbs/01_core.ipynb #96220b19
 @patch
 def verdicts(self:Answers, xs:list, p:np.ndarray, e:np.ndarray, # loaded images and their `scores`
@@ -366,10 +375,12 @@ def verdicts(self:Answers, xs:list, p:np.ndarray, e:np.ndarray, # loaded images 
              floor:bool=True, # False: the threshold alone, without the energy floor (for benches)
             ) -> list[dict]:
     "`answer`, from the `scores` of `xs`: one forward pass, several rules."
-    k = self._k(k)
-    floors = [self.floor(x.shape[-1]) if threshold is None and floor else None for x in xs]
-    familiar = [f is None or ei >= f for ei, f in zip(e, floors)]
-    big = [x.ndim == 4 and len(x) > 1 for x in xs]  # a photo with tiles
+    k, ruled = self._k(k), threshold is None and floor  # the model's own rule, not a threshold given
+    floors = [self.floor(x.shape[-1]) if ruled else None for x in xs]
+    familiar = [(f is None or ei >= f) and not (ruled and featureless(x))
+                for x, ei, f in zip(xs, e, floors)]
+    # a photo (tiles, or seen larger than the input size), not a frame like training's
+    big = [x.ndim == 4 and len(x) > 1 or x.shape[-1] > self.size for x in xs]
     thresholds = [ifnone(threshold, self.photo_threshold if b else self.threshold) for b in big]
     out = []
     for t, th, f, row in zip(self._top(p, k), thresholds, familiar, p):

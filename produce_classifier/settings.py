@@ -23,7 +23,7 @@ DEFAULTS = {
                   lr_find_iters=100, bg_p=0.5, bg_dir='', outlier_n=4, composite_p=0.5,
                   finetune=False, wise=0.5, prior=0.5, photo_weight=1.0),
     'app': dict(model_path='models/model.pkl', model_repo='', model_revision='', top_k=5,
-                threshold=0.5, photo_threshold=0.8, crops=True, zoom=2.0, log_dir='',
+                threshold=0.5, photo_threshold=0.8, crops=False, zoom=2.0, log_dir='',
                 log_max_mb=10.0, target_accuracy=0.9),
 }
 

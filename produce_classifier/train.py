@@ -378,13 +378,13 @@ def _outlier_features(learn:Learner, seed:int, n:int=512) -> tuple:
                         for x in non_produce_batch(n, image_size(learn.dls), seed=seed).split(64)))
 
 # %% ../nbs/06_train.ipynb #58826fda
-def _answers(learn:Learner, cal:dict, zoom:float) -> LearnerAnswers:
-    "`learn`'s answers as the app gives them, with calibration `cal`, every photo seen whole and as tiles."
-    return LearnerAnswers(learn, dict(calibration=dict(cal, zoom=zoom)), crops=True, zoom=zoom)
+def _answers(learn:Learner, cal:dict, zoom:float, crops:bool|None=None) -> LearnerAnswers:
+    "`learn`'s answers as the app gives them (`crops`: as `[app] crops`), with calibration `cal`."
+    return LearnerAnswers(learn, dict(calibration=dict(cal, zoom=zoom)), crops=crops, zoom=zoom)
 
 def _photo_views(learn:Learner, shots:dict, zoom:float, cache:dict) -> tuple[list, list, list]:
     "Head inputs of each readable photo's views in `shots`, the photos, and the unreadable."
-    la, views, used, bad = _answers(learn, {}, zoom), [], [], []
+    la, views, used, bad = _answers(learn, {}, zoom, crops=True), [], [], []  # tiles too: more to learn from
     try:
         for (f, label), m, k in zip(shots['items'], shots['targets'], shots['folds']):
             try:

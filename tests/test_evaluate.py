@@ -79,7 +79,7 @@ def test_evaluate_photos_writes_the_real_photo_reports(sample_model, real_photos
     m = json.loads((tmp_path/'rep'/'photos_metrics.json').read_text())
     assert m['n_photos'] == len(rows) and m['unreadable'] == []
     assert {f['family']: f['photos'] for f in m['per_family']} == dict(__import__('collections').Counter(r['family'] for r in rows))
-    assert 0 <= m['confidently_wrong'] <= m['answered'] <= 1 and m['crops'] is True
+    assert 0 <= m['confidently_wrong'] <= m['answered'] <= 1 and m['crops'] is False  # the app's rule: each photo seen whole
     assert f"family accuracy {m['family_accuracy']:.1%} on {len(rows)} photos" in r.stdout
     with Image.open(tmp_path/'rep'/'photos_mistakes.png') as img: assert img.width == 6 * 160 and img.height >= 190
 
