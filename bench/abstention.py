@@ -14,7 +14,6 @@ from collections import Counter
 from pathlib import Path
 warnings.filterwarnings('ignore')
 import torch
-from produce_classifier.core import family
 from produce_classifier.inference import Predictor
 from produce_classifier.photos import read_photos
 from produce_classifier.calibration import non_produce_benchmark
@@ -23,12 +22,12 @@ from produce_classifier.train import train
 SHARED = Path(__file__).resolve().parents[2]/'shared'
 
 def labels(pred, files, bs=16) -> tuple[list[dict], list[dict], list[str]]:
-    "The app's answer to each of `files`, the same without the energy floor (the threshold alone), and the top class, from one forward pass."
+    "The app's answer to each of `files`, the same without the energy floor (the threshold alone), and its best family, from one forward pass."
     on, off, best = [], [], []
     for i in range(0, len(files), bs):
         xs = [pred.load(f) for f in files[i:i + bs]]; p, e = pred.scores(xs)
         on += pred.verdicts(xs, p, e); off += pred.verdicts(xs, p, e, floor=False)
-        best += [pred.vocab[j] for j in p.argmax(1)]
+    best = [next(iter(v['families'])) for v in on]  # the family the app names, its classes summed
     return on, off, best
 
 def unsure(said): return sum(a['abstained'] for a in said) / len(said)
@@ -48,7 +47,7 @@ def run(a, seed, tmp):
     b_on, b_off, _ = labels(pred, bench)
     photos = read_photos(a.photos)
     p_on, p_off, best = labels(pred, [f for f, _ in photos]); fams = [f for _, f in photos]
-    err = 1 - sum(family(b) == f for b, f in zip(best, fams)) / len(fams)  # the best guess's family, answered or not
+    err = 1 - sum(b == f for b, f in zip(best, fams)) / len(fams)  # the best guess's family, answered or not
     per = {fam: unsure([s for s, f in zip(b_on, bench) if f.name.startswith(fam + '_')]) for fam in sorted({f.name.split('_')[0] for f in bench})}
     r = dict(refused=unsure(b_on), refused_off=unsure(b_off), answered=1 - unsure(p_on), answered_off=1 - unsure(p_off),
              right=right(p_on, fams), right_off=right(p_off, fams), real=1 - err, per=per)

@@ -221,6 +221,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                          'produce_classifier.core._summed': ('core.html#_summed', 'produce_classifier/core.py'),
                                          'produce_classifier.core.atomic_dir': ('core.html#atomic_dir', 'produce_classifier/core.py'),
                                          'produce_classifier.core.atomic_file': ('core.html#atomic_file', 'produce_classifier/core.py'),
+                                         'produce_classifier.core.best_family': ('core.html#best_family', 'produce_classifier/core.py'),
                                          'produce_classifier.core.curve_threshold': ( 'core.html#curve_threshold',
                                                                                       'produce_classifier/core.py'),
                                          'produce_classifier.core.display_name': ('core.html#display_name', 'produce_classifier/core.py'),

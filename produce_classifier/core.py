@@ -20,9 +20,9 @@ except ImportError: pass
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'MAX_FULL_PIXELS', 'FREE_FULL_PIXELS', 'PIXELS_PER_BYTE', 'MIN_SIDE', 'MAX_ASPECT', 'FORMATS',
            'NOT_PRODUCE', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'IMAGENET_SURE', 'FLAT', 'to_rgb', 'open_image', 'views',
-           'view_size', 'family', 'display_name', 'verdict', 'curve_threshold', 'sure_family', 'Answers', 'featureless',
-           'overlay', 'file_sha256', 'is_offline', 'atomic_file', 'atomic_dir', 'write_text', 'write_json',
-           'save_figure', 'model_info']
+           'view_size', 'family', 'display_name', 'verdict', 'best_family', 'curve_threshold', 'sure_family', 'Answers',
+           'featureless', 'overlay', 'file_sha256', 'is_offline', 'atomic_file', 'atomic_dir', 'write_text',
+           'write_json', 'save_figure', 'model_info']
 
 # %% ../nbs/01_core.ipynb #db24de06
 def to_rgb(img:Image.Image) -> Image.Image:
@@ -186,6 +186,13 @@ def verdict(preds:list[tuple[str, float]], # (class, probability), most probable
         return said(fam, fam)
     fam, qf = ifnone(guess, (fam, qf))
     return said(f"Not sure (best guess: {fam}, {qf:.0%})", None)
+
+# %% ../nbs/01_core.ipynb #a0de460b
+def best_family(p:np.ndarray, # one photo's class probabilities
+                fams:list[str], # each class's family
+               ) -> str:
+    "The family with the most of `p`, its classes summed: the one the app names."
+    return _summed(zip(fams, map(float, p)), lambda f: f)[0][0]
 
 # %% ../nbs/01_core.ipynb #5401f9ab
 def _logsumexp(o:np.ndarray) -> np.ndarray:

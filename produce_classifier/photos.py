@@ -69,8 +69,9 @@ def _classify(pred:Predictor, items:list, threshold:float|None, bs:int=16) -> tu
             try: xs.append(pred.load(f)); ok.append((f, fam))
             except UserError: unreadable.append(str(f))
         for (f, fam), a in zip(ok, pred.answer(xs, threshold=threshold)):
-            (best, p), said = next(iter(a['confidences'].items())), a['label']
-            rows.append(dict(file=str(f), family=fam, guess=family(best), answer=a['family'],
+            p, said = next(iter(a['confidences'].values())), a['label']
+            # the family the app names, its classes summed (`Answers.verdicts`)
+            rows.append(dict(file=str(f), family=fam, guess=next(iter(a['families'])), answer=a['family'],
                              said=said, probability=p,
                              top=a['confidences']))
     return rows, unreadable

@@ -13,9 +13,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import ifnone
 from .settings import UserError, settings
-from .core import (NOT_PRODUCE, atomic_dir, atomic_file, family, file_sha256,
-                                     save_figure,
-                                     write_json, write_text)
+from .core import (NOT_PRODUCE, atomic_dir, atomic_file, best_family, family,
+                                     file_sha256, save_figure, write_json, write_text)
 from .data import (get_dls, image_files, image_size, make_synthetic, normalize_of,
                                      read_labelled, test_dl)
 from .calibration import (ZOOM, OutlierExposure, calibrate, non_produce_batch,
@@ -462,7 +461,7 @@ def calibrate_photos(learn:Learner, cal:dict, # `calibrate`'s studio calibration
     cal['photo_curve'] = curve = threshold_curve(la._top(p, la._k(None)), familiar, fams)
     la._calibrate(dict(calibration=cal))  # the photo threshold the app will use
     at = next((r for r in curve if r['threshold'] >= la.photo_threshold), curve[-1])
-    guess = [family(la.vocab[i]) for i in p.argmax(1)]
+    guess = [best_family(row, la.vocab_families) for row in p]
     return cal, dict(n_photos=len(fams), folds=len({u['fold'] for u in seen['used']}),
                      family_accuracy=float(np.mean([g == f for g, f in zip(guess, fams)])),
                      photo_threshold=at['threshold'], answered=at['answered'] / len(fams),
