@@ -226,6 +226,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                       'produce_classifier/core.py'),
                                          'produce_classifier.core.display_name': ('core.html#display_name', 'produce_classifier/core.py'),
                                          'produce_classifier.core.family': ('core.html#family', 'produce_classifier/core.py'),
+                                         'produce_classifier.core.family_sums': ('core.html#family_sums', 'produce_classifier/core.py'),
                                          'produce_classifier.core.featureless': ('core.html#featureless', 'produce_classifier/core.py'),
                                          'produce_classifier.core.file_sha256': ('core.html#file_sha256', 'produce_classifier/core.py'),
                                          'produce_classifier.core.is_offline': ('core.html#is_offline', 'produce_classifier/core.py'),

@@ -20,9 +20,9 @@ except ImportError: pass
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'MAX_FULL_PIXELS', 'FREE_FULL_PIXELS', 'PIXELS_PER_BYTE', 'MIN_SIDE', 'MAX_ASPECT', 'FORMATS',
            'NOT_PRODUCE', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'IMAGENET_SURE', 'FLAT', 'to_rgb', 'open_image', 'views',
-           'view_size', 'family', 'display_name', 'verdict', 'best_family', 'curve_threshold', 'sure_family', 'Answers',
-           'featureless', 'overlay', 'file_sha256', 'is_offline', 'atomic_file', 'atomic_dir', 'write_text',
-           'write_json', 'save_figure', 'model_info']
+           'view_size', 'family', 'display_name', 'verdict', 'family_sums', 'best_family', 'curve_threshold',
+           'sure_family', 'Answers', 'featureless', 'overlay', 'file_sha256', 'is_offline', 'atomic_file', 'atomic_dir',
+           'write_text', 'write_json', 'save_figure', 'model_info']
 
 # %% ../nbs/01_core.ipynb #db24de06
 def to_rgb(img:Image.Image) -> Image.Image:
@@ -188,11 +188,15 @@ def verdict(preds:list[tuple[str, float]], # (class, probability), most probable
     return said(f"Not sure (best guess: {fam}, {qf:.0%})", None)
 
 # %% ../nbs/01_core.ipynb #a0de460b
-def best_family(p:np.ndarray, # one photo's class probabilities
+def family_sums(p:np.ndarray, # one photo's class probabilities
                 fams:list[str], # each class's family
-               ) -> str:
+               ) -> list[tuple[str, float]]:
+    "Each family's share of `p`, its classes summed, most first: the families the app shows."
+    return _summed(zip(fams, map(float, p)), lambda f: f)
+
+def best_family(p:np.ndarray, fams:list[str]) -> str:
     "The family with the most of `p`, its classes summed: the one the app names."
-    return _summed(zip(fams, map(float, p)), lambda f: f)[0][0]
+    return family_sums(p, fams)[0][0]
 
 # %% ../nbs/01_core.ipynb #5401f9ab
 def _logsumexp(o:np.ndarray) -> np.ndarray:
@@ -391,7 +395,7 @@ def verdicts(self:Answers, xs:list, p:np.ndarray, e:np.ndarray, # loaded images 
     thresholds = [ifnone(threshold, self.photo_threshold if b else self.threshold) for b in big]
     out = []
     for t, th, f, row in zip(self._top(p, k), thresholds, familiar, p):
-        fams = _summed(zip(self.vocab_families, map(float, row)), lambda f: f)
+        fams = family_sums(row, self.vocab_families)
         v = verdict(t, th, bool(f), fams[0])
         lead = v['family'] or fams[0][0]
         names = [(n, float(q)) for n, f, q in zip(self.vocab_names, self.vocab_families, row)
