@@ -445,6 +445,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                         'produce_classifier/settings.py'),
                                              'produce_classifier.settings._parse': ( 'settings.html#_parse',
                                                                                      'produce_classifier/settings.py'),
+                                             'produce_classifier.settings._read': ('settings.html#_read', 'produce_classifier/settings.py'),
                                              'produce_classifier.settings.settings': ( 'settings.html#settings',
                                                                                        'produce_classifier/settings.py'),
                                              'produce_classifier.settings.share_cores': ( 'settings.html#share_cores',

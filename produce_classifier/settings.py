@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_settings.ipynb #116ea604
 from __future__ import annotations
-import configparser, os
+import configparser, functools, os
 from pathlib import Path
 from fastcore.basics import AttrDict
 
@@ -40,24 +40,32 @@ def _parse(raw:str, default, key:str, fn:Path):
                         f"the default ({default}).") from None
 
 # %% ../nbs/00_settings.ipynb #8a31b85b
-def settings(fn:str|Path|None=None, # an ini file; default: `settings.ini` in the current directory, if any
-            ) -> AttrDict:
-    "Run defaults as `cfg.section.key`, from `fn` where it exists, else built in."
-    fn = Path(fn or 'settings.ini')
-    cfg = AttrDict({sec: AttrDict(vals) for sec,vals in DEFAULTS.items()})
-    if not fn.exists(): return cfg
+@functools.lru_cache(maxsize=8)
+def _read(fn:Path, stamp:tuple) -> dict:
+    "The values the ini file `fn` sets, by section; `stamp` (its inode, size and mtime) reads an edited file afresh."
     cp = configparser.ConfigParser()
     try: cp.read(fn)
     except configparser.Error as e:
         raise UserError(f"{fn} is not a valid ini file ({e.message.splitlines()[0]}): fix its "
                         f"syntax.") from None
+    out = {sec: {} for sec in DEFAULTS}
     for sec in cp.sections():
         for key,raw in cp[sec].items():
             if key not in DEFAULTS.get(sec, {}):
                 raise UserError(f"Unknown setting [{sec}] {key} in {fn}: remove it or check its "
                                 f"spelling.")
-            cfg[sec][key] = _parse(raw, DEFAULTS[sec][key], f'[{sec}] {key}', fn)
-    return cfg
+            out[sec][key] = _parse(raw, DEFAULTS[sec][key], f'[{sec}] {key}', fn)
+    return out
+
+def settings(fn:str|Path|None=None, # an ini file; default: `settings.ini` in the current directory, if any
+            ) -> AttrDict:
+    "Run defaults as `cfg.section.key`, from `fn` where it exists, else built in."
+    fn = Path(fn or 'settings.ini')
+    try: st = fn.stat()
+    except OSError: st = None  # no file: the built-in defaults
+    # the app asks on every photo: a file is parsed once, and again only once it changes
+    got = _read(fn.resolve(), (st.st_ino, st.st_size, st.st_mtime_ns)) if st else {}
+    return AttrDict({sec: AttrDict(vals, **got.get(sec, {})) for sec, vals in DEFAULTS.items()})
 
 # %% ../nbs/00_settings.ipynb #3c5af42b
 def share_cores(cells=None):
