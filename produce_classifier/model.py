@@ -11,7 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 from fastcore.basics import ifnone, patch
-from .settings import UserError, settings
+from .settings import UserError
 from .core import Answers, family, is_offline
 from .backgrounds import image_tensor
 from .data import normalize_of

@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 from PIL import Image, ImageDraw
 from fastcore.basics import ifnone
-from .settings import UserError, settings
+from .settings import UserError
 from .core import family
 from .data import image_files, read_labelled
 from .core import atomic_dir, write_json

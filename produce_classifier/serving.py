@@ -8,8 +8,7 @@ import contextlib, ctypes, functools, importlib.util, io, warnings
 from pathlib import Path
 import numpy as np
 from PIL import Image
-from fastcore.basics import ifnone
-from .settings import UserError, settings
+from .settings import UserError
 from .core import (Answers, atomic_file, is_offline, file_sha256, model_info,
                                      write_json)
 
