@@ -41,10 +41,11 @@ def _parse(raw:str, default, key:str, fn:Path):
 
 # %% ../nbs/00_settings.ipynb #8a31b85b
 @functools.lru_cache(maxsize=8)
-def _read(fn:Path, stamp:tuple) -> dict:
-    "The values the ini file `fn` sets, by section; `stamp` (its inode, size and mtime) reads an edited file afresh."
+def _read(fn:Path, text:bytes) -> dict:
+    "The values the ini file `fn`, whose contents are `text`, sets, by section."
     cp = configparser.ConfigParser()
-    try: cp.read(fn)
+    try: cp.read_string(text.decode('utf-8-sig'), source=str(fn))
+    except UnicodeDecodeError: raise UserError(f"{fn} is not UTF-8 text: save it as UTF-8.") from None
     except configparser.Error as e:
         raise UserError(f"{fn} is not a valid ini file ({e.message.splitlines()[0]}): fix its "
                         f"syntax.") from None
@@ -61,10 +62,10 @@ def settings(fn:str|Path|None=None, # an ini file; default: `settings.ini` in th
             ) -> AttrDict:
     "Run defaults as `cfg.section.key`, from `fn` where it exists, else built in."
     fn = Path(fn or 'settings.ini')
-    try: st = fn.stat()
-    except OSError: st = None  # no file: the built-in defaults
-    # the app asks on every photo: a file is parsed once, and again only once it changes
-    got = _read(fn.resolve(), (st.st_ino, st.st_size, st.st_mtime_ns)) if st else {}
+    try: text = fn.read_bytes()
+    except OSError: text = None  # no file: the built-in defaults
+    # the app asks on every photo: the file is read each time, parsed only when its contents are new
+    got = _read(fn.resolve(), text) if text is not None else {}
     return AttrDict({sec: AttrDict(vals, **got.get(sec, {})) for sec, vals in DEFAULTS.items()})
 
 # %% ../nbs/00_settings.ipynb #3c5af42b
