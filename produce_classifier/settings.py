@@ -65,7 +65,7 @@ def settings(fn:str|Path|None=None, # an ini file; default: `settings.ini` in th
     try: text = fn.read_bytes()
     except OSError: text = None  # no file: the built-in defaults
     # the app asks on every photo: the file is read each time, parsed only when its contents are new
-    got = _read(fn.resolve(), text) if text is not None else {}
+    got = _read(fn, text) if text is not None else {}
     return AttrDict({sec: AttrDict(vals, **got.get(sec, {})) for sec, vals in DEFAULTS.items()})
 
 # %% ../nbs/00_settings.ipynb #3c5af42b
