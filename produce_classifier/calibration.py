@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-import io
+import io, math
 from PIL import Image, ImageDraw, ImageFont
 from fastai.vision.all import Callback, Pipeline, Resize, noop
 from .backgrounds import (TRAIN_BACKGROUNDS, NON_PRODUCE_TEXTURES,
@@ -19,8 +19,8 @@ from .data import image_size, normalize_of
 
 # %% auto #0
 __all__ = ['NON_PRODUCE_BENCHMARK', 'ZOOM', 'THRESHOLDS', 'non_produce_jpegs', 'make_non_produce', 'non_produce_benchmark',
-           'non_produce_batch', 'OutlierExposure', 'fit_temperature', 'pick_threshold', 'top_conf', 'calibrate',
-           'threshold_curve']
+           'non_produce_batch', 'OutlierExposure', 'top_conf', 'humble_temperature', 'fit_temperature',
+           'pick_threshold', 'calibrate', 'threshold_curve']
 
 # %% ../nbs/04_calibration.ipynb #a968b332
 def _object(rng:np.random.Generator, size:int):
@@ -183,8 +183,21 @@ class OutlierExposure(Callback):
             self.learn.loss_grad = self.loss_grad - self.weight * self.oe_pred.float().log_softmax(-1).mean()
 
 # %% ../nbs/04_calibration.ipynb #7537fac2
+def top_conf(logits:torch.Tensor, T:float) -> torch.Tensor:
+    "Top probability after temperature `T`, in double precision."
+    return (logits.double() / T).softmax(1).max(1).values
+
+def humble_temperature(logits:torch.Tensor, targs:torch.Tensor) -> float:
+    "The lowest temperature whose mean top probability is at most Laplace's accuracy, (right + 1) / (n + 2)."
+    acc = (float((logits.argmax(1) == targs).sum()) + 1) / (len(targs) + 2)
+    lo, hi = -10., 10.  # log T: the mean top probability falls as T rises
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if float(top_conf(logits, math.exp(mid)).mean()) > acc else (lo, mid)
+    return math.exp(hi)
+
 def fit_temperature(logits:torch.Tensor, targs:torch.Tensor) -> float:
-    "The temperature `T` minimising the cross-entropy of `logits / T` against `targs`."
+    "The temperature minimising the cross-entropy of `logits / T`, never below `humble_temperature`."
     log_t = torch.zeros(1, requires_grad=True)
     opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=200)
     def closure():
@@ -193,25 +206,25 @@ def fit_temperature(logits:torch.Tensor, targs:torch.Tensor) -> float:
         loss.backward()
         return loss
     opt.step(closure)
-    return float(log_t.detach().exp())
+    # a split the model gets all right has no minimum: the likelihood rises as T falls to 0, and every probability to 1
+    return max(float(log_t.detach().exp()), humble_temperature(logits, targs))
 
 def pick_threshold(conf_in:torch.Tensor, # calibrated top probabilities of images the model should answer
                    conf_out:torch.Tensor, # ...and of images it should refuse
                    refuse:float=0.95, # share of `conf_out` to refuse
                    least:float=0.5, # never below this: less than even odds is "not sure"
+                   conf_right:torch.Tensor|None=None, # ...of the validation images the model gets right
+                   keep:float=0.95, # share of `conf_right` always answered
                   ) -> float:
     "The lowest threshold refusing `refuse` of `conf_out`, within the bounds given."
-    return max(least,
-               min(float(torch.quantile(conf_out.double(), refuse)),
-                   float(conf_in.double().median())))
+    most = [float(torch.quantile(conf_out.double(), refuse)), float(conf_in.double().median())]
+    if conf_right is not None and len(conf_right):
+        most.append(float(torch.quantile(conf_right.double(), 1 - keep)))
+    return max(least, min(most))
 
 # %% ../nbs/04_calibration.ipynb #22ff77f6
 def _logits(learn, dl) -> tuple:
     with learn.no_bar(): return learn.get_preds(dl=dl, act=noop)
-
-def top_conf(logits:torch.Tensor, T:float) -> torch.Tensor:
-    "Top probability after temperature `T`, in double precision."
-    return (logits.double() / T).softmax(1).max(1).values
 
 # the largest side a photo's views are seen at, as a multiple of the input size (`view_size`): calibrated there too
 ZOOM = 2.0
@@ -233,16 +246,21 @@ def calibrate(learn, refuse:float=0.95, seed:int=0,
     "Temperature, 'not sure' threshold and energy floors for `learn`."
     logits, targs = _logits(learn, learn.dls.valid.new(shuffle=False, drop_last=False))
     T = fit_temperature(logits, targs)
+    right = logits.argmax(1) == targs
     out_in = _logits(learn, _shifted(learn, seed))[0]
     conf_in = top_conf(out_in, T)
     neg = non_produce_jpegs(64, image_size(learn.dls, 100), families=TRAIN_BACKGROUNDS, seed=seed
                             + 1)
     conf_out = top_conf(_logits(learn, learn.dls.test_dl(neg))[0], T)
     floor = lambda out: float(torch.quantile(out.double().logsumexp(1), below_floor))
-    zoomed = floor(_logits(learn,
-                           _shifted(learn, seed, round(zoom * image_size(learn.dls, 100))))[0])
-    return dict(temperature=T, threshold=pick_threshold(conf_in, conf_out, refuse),
-                energy_floor=floor(out_in), zoom=zoom, zoomed_energy_floor=zoomed)
+    # below the energy floor: 1% of the shifted validation images, and at most 1% of those the model gets right (the
+    # quantile of 64 images is their lowest, and clean images of a model from scratch can lie below it)
+    energy_floor = min(floor(out_in), floor(logits[right]))
+    zoomed = floor(_logits(learn, _shifted(learn, seed, round(zoom * image_size(learn.dls, 100))))[0]
+                   ) if zoom > 1 else energy_floor
+    conf_right = top_conf(logits[right], T)
+    return dict(temperature=T, threshold=pick_threshold(conf_in, conf_out, refuse, conf_right=conf_right),
+                energy_floor=energy_floor, zoom=zoom, zoomed_energy_floor=zoomed)
 
 # %% ../nbs/04_calibration.ipynb #031d284a
 # where a photo threshold may lie: from even odds to 0.99

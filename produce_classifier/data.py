@@ -23,9 +23,9 @@ from .settings import UserError, settings
 from .core import atomic_dir, family, to_rgb, is_offline
 
 # %% auto #0
-__all__ = ['SYNTH_CLASSES', 'find_root', 'check_root', 'extract_zip', 'get_fruits360', 'ProduceImage', 'image_files',
+__all__ = ['SYNTH_CLASSES', 'SYNTHETIC', 'find_root', 'check_root', 'extract_zip', 'get_fruits360', 'ProduceImage', 'image_files',
            'valid_idxs', 'read_labelled', 'default_workers', 'get_dls', 'test_dl', 'image_size', 'normalize_of',
-           'make_synthetic', 'make_shop_photos']
+           'make_synthetic', 'dataset_name', 'make_shop_photos']
 
 # %% ../nbs/03_data.ipynb #de7a1c2e
 def _roots(path:Path, depth:int=3):
@@ -332,6 +332,9 @@ def _draw(shape:str, rgb:tuple, rng:random.Random, size:int=100) -> Image.Image:
     img = Image.alpha_composite(Image.new('RGBA', (S, S), 'white'), layer).convert('RGB')
     return img.resize((size, size), Image.LANCZOS)
 
+# the file at a synthetic dataset's root that says it is one
+SYNTHETIC = 'SYNTHETIC.txt'
+
 def make_synthetic(dest:str|Path, # folder to create (reused as it is if it exists)
                    n_train:int=40, # Training images per class
                    n_test:int=15, # Test images per class
@@ -349,7 +352,13 @@ def make_synthetic(dest:str|Path, # folder to create (reused as it is if it exis
                 for i in range(n):
                     _draw(*SYNTH_CLASSES[cls], rng, size).save(tmp/split/cls/f'{i}_{size}.jpg',
                                                                quality=90)
+        (tmp/SYNTHETIC).write_text("Synthetic produce drawn by produce_classifier's make_synthetic: "
+                                   "flat shapes on white, not photos.\n")
     return dest
+
+def dataset_name(root:str|Path) -> str:
+    "What trained on `root` learned from, for the page and the model card: 'synthetic' or 'Fruits-360'."
+    return 'synthetic' if (Path(root)/SYNTHETIC).exists() else 'Fruits-360'
 
 # %% ../nbs/03_data.ipynb #ed77d941
 def make_shop_photos(dest:str|Path, # folder to create, one folder per family (reused as it is if it exists)

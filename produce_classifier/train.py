@@ -5,6 +5,7 @@
 # %% ../nbs/06_train.ipynb #b2e56c7f
 from __future__ import annotations
 import copy, datetime, difflib, hashlib, itertools, json, random, shutil, sys, tempfile, time
+from functools import partial
 from collections import Counter
 import numpy as np
 from pathlib import Path
@@ -13,9 +14,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import ifnone
 from .settings import UserError, settings
-from .core import (NOT_PRODUCE, atomic_dir, atomic_file, best_family, family,
+from .core import (NOT_PRODUCE, atomic_dir, atomic_file, best_family, display_name, family,
                                      file_sha256, save_figure, write_json, write_text)
-from .data import (get_dls, image_files, image_size, make_synthetic, normalize_of,
+from .data import (dataset_name, get_dls, image_files, image_size, make_synthetic, normalize_of,
                                      read_labelled, test_dl)
 from .calibration import (ZOOM, OutlierExposure, calibrate, non_produce_batch,
                                             threshold_curve)
@@ -210,13 +211,22 @@ def export(learn:Learner, out:str|Path, info:dict|None=None) -> Path:
     return out
 
 # %% ../nbs/06_train.ipynb #74980003
+def _preferred(files:list, ok:list[bool], n:int) -> list:
+    "The first `n` of `files` of each class, those `ok` before the others."
+    by = {}
+    for f, _ in sorted(zip(files, ok), key=lambda t: not t[1]): by.setdefault(f.parent.name, []).append(f)
+    return [f for fs in by.values() for f in fs[:n]]
+
 def save_examples(root:str|Path, dest:str|Path, vocab:list[str], n:int=2, seed:int=42,
                   photos:list|None=None, # (photo, label) pairs: the first of each family is kept in `dest/photos`
+                  named=None, # a function of Test files saying which the model names right: examples are those first
                  ) -> Path:
     "Copy `n` Test images of each class in `vocab` to `dest`, named after their class, and a photo per family."
     dest = Path(dest)
-    files = image_files(root, 'Test', max_per_class=n,
+    files = image_files(root, 'Test', max_per_class=n * (3 if named else 1),
                         seed=seed).filter(lambda f: f.parent.name in vocab)
+    # an example the page offers is one the model answers: a "Try one" that says "not sure" reads as a broken demo
+    if named: files = _preferred(files, named(files), n)
     firsts = {family(l): Path(f) for f, l in reversed(photos or []) if family(l) != NOT_PRODUCE}
     with atomic_dir(dest) as tmp:
         for f in files: shutil.copyfile(f, tmp/f"{f.parent.name}_{f.name}")
@@ -616,6 +626,17 @@ def _photo_report(learn:Learner, cal:dict, seen:dict, shots:dict, zoom:float, we
           f"{pm['photo_threshold']:.2f}", flush=True)
     return cal, dict(photos=_provenance(seen, weight, shots['folders']), photo_metrics=pm)
 
+def _dataset(root:Path, cfgd) -> dict:
+    "What `model.json` says of the dataset `root`: its name, where it was, and Kaggle's version of Fruits-360."
+    name = dataset_name(root)
+    kaggle = dict(kaggle_handle=cfgd.kaggle_handle, kaggle_version=cfgd.kaggle_version) if name == 'Fruits-360' else {}
+    return dict(name=name, root=str(Path(root).absolute()), **kaggle)
+
+def _names_right(la:LearnerAnswers, files:list, bs:int=64) -> list[bool]:
+    "Whether the answer `la` gives each of `files` (Test images, in class folders) names its class."
+    said = [v['label'] for i in range(0, len(files), bs) for v in la.classify(files[i:i + bs])]
+    return [s == display_name(f.parent.name) for s, f in zip(said, files)]
+
 def _finish(learn:Learner, root:Path, a:dict, state:dict, out:Path, fit_seconds:float, shots:dict|None=None,
             photo_weight:float=1., **kwargs):
     "The final network with its prior and photos, measured, calibrated and exported."
@@ -636,10 +657,10 @@ def _finish(learn:Learner, root:Path, a:dict, state:dict, out:Path, fit_seconds:
                             **{k: a[k] for k in ('arch', 'pretrained', 'seed', 'epochs', 'freeze_epochs', 'finetune',
                                                  'wise', 'prior', 'composite_p')},
                             class_counts=_class_counts(dls), metrics=metrics, fit_seconds=round(fit_seconds, 2),
-                            dataset=dict(root=str(Path(root).absolute()), kaggle_handle=cfgd.kaggle_handle,
-                                         kaggle_version=cfgd.kaggle_version), **info))
+                            dataset=_dataset(root, cfgd), **info))
     shown = [(u['file'], u['label']) for u in seen['used']] if shots else None  # real photos, for the app
-    save_examples(root, out.parent/'examples', list(dls.vocab), seed=a['seed'], photos=shown)
+    save_examples(root, out.parent/'examples', list(dls.vocab), seed=a['seed'], photos=shown,
+                  named=partial(_names_right, _answers(learn, cal, zoom)))
 
 # %% ../nbs/06_train.ipynb #253fe412
 def train(root:str|Path, # dataset root holding `Training/` and `Test/`
@@ -697,7 +718,8 @@ def demo(data:str|Path='data/synthetic', # where to make (or reuse) the syntheti
          epochs:int=8, # one-cycle epochs
          seed:int|None=None, # seed of the data, split and initialisation; default: `[train] seed`
          out:str|Path='models/model.pkl', # where to write model.pkl
-         n_train:int=40, n_test:int=15, # synthetic images per class in Training/ and Test/
+         n_train:int=40, # synthetic images per class in Training/
+         n_test:int=15, # synthetic images per class in Test/, which the model never sees
          **kwargs, # passed to `train` (e.g. `bs`, `progress`, `num_workers`)
         ) -> Learner:
     "A small ResNet18 trained from scratch on a synthetic Fruits-360, in minutes on a CPU."

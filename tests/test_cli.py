@@ -1,5 +1,6 @@
 "The `produce-classifier` console script as a user runs it: a subprocess of the installed entry point."
 import subprocess
+from pathlib import Path
 import pytest
 from produce_classifier import __version__
 
@@ -34,8 +35,9 @@ def test_malformed_settings_is_one_sentence(tmp_path):
     assert r.returncode == 1 and "[train] epochs = 'many' in settings.ini" in r.stderr and 'Traceback' not in r.stderr
 
 def test_demo_model_is_90_percent_right_on_its_synthetic_test_split(demo_model):
-    "`produce-classifier demo` ends with a model that `predict` (a fresh process) finds >= 90% right on Test images it never saw."
+    "`produce-classifier demo` ends with a model that `predict` (a fresh process) finds >= 90% right on Test images it never saw, answering them."
     import json
+    from produce_classifier.core import family
     test = demo_model.parent.parent/'data'/'synthetic'/'Test'
     fns = sorted(f for d in test.iterdir() for f in d.iterdir())
     r = cli('predict', '--model', demo_model, '--json', '--top-k', 1, *fns)
@@ -44,3 +46,10 @@ def test_demo_model_is_90_percent_right_on_its_synthetic_test_split(demo_model):
     acc = sum(got[str(f)]['top'][0]['label'] == f.parent.name for f in fns) / len(fns)
     assert len(fns) >= 50 and acc >= 0.9, (len(fns), acc)
     assert json.loads(demo_model.with_suffix('.json').read_text())['metrics']['test_accuracy'] >= 0.9  # and it says so itself
+    # "not sure" counted as wrong: a model from scratch that gets its validation split all right still answers
+    right = sum(not got[str(f)]['abstained'] and got[str(f)]['family'] == family(f.parent.name) for f in fns) / len(fns)
+    assert right >= 0.9, right
+    examples = sorted((demo_model.parent/'examples').glob('*.jpg'))  # what the page offers to try
+    r = cli('predict', '--model', demo_model, '--json', *examples)
+    said = {Path(f).name: v['verdict'] for f, v in json.loads(r.stdout).items()}
+    assert len(said) >= 8 and all(not v.startswith('Not sure') for v in said.values()), said
