@@ -10,7 +10,7 @@ from PIL import Image
 import gradio as gr
 from gradio.components.label import LabelData
 from .settings import UserError, settings
-from .core import NOT_PRODUCE, Answers, family, overlay
+from .core import NOT_PRODUCE, Answers, beside, family, where_it_looked
 from .serving import (few_heaps, hub_model, load_predictor, to_gpu, trim_memory,
                                         zero_gpu)
 from .monitor import PredictionLog, record
@@ -35,16 +35,15 @@ class Verdict(gr.Label):
     is_template = True
     def postprocess(self, value):
         if not (isinstance(value, dict) and 'label' in value): return super().postprocess(value)
-        return _label(value['label'], value.get('families', value.get('confidences', {})))
+        return _label(value['label'], beside(value))
 
 class Varieties(gr.Label):
     "A `gr.Label` of a verdict's varieties of the family it answered or would guess."
     is_template = True
     def postprocess(self, value):
-        if not (isinstance(value, dict) and value.get('varieties')):
+        if not (isinstance(value, dict) and beside(value, 'varieties')):
             return super().postprocess(None)
-        fam = value['family'] or next(iter(value['families']))
-        return _label(f"Which {fam.lower()}?", value['varieties'])
+        return _label(f"Which {value['family'].lower()}?", value['varieties'])
 
 # %% ../nbs/12_app.ipynb #2d77ac40
 def _load(pred:Answers, path:str|None):
@@ -93,7 +92,7 @@ def make_classify(pred:Answers, threshold:float|None=None, k:int|None=None,
                         confidences={})
                    if isinstance(x, UserError) else next(said) for x in xs]
         maps = [a.pop('map', None) for a in answers]
-        shown = [None if m is None else overlay(x[0], m) for x, m in zip(xs, maps)]
+        shown = [None if m is None else where_it_looked(p, m) for p, m in zip(paths, maps)]
         if log:
             log.write([record(p, a, getattr(pred, 'info', {}).get('sha256'),
                               time.perf_counter() - t0, source) for p, a in zip(paths, answers)])
@@ -114,13 +113,16 @@ def make_flag(log:PredictionLog, vocab:list[str], sha256:str|None=None):
 # %% ../nbs/12_app.ipynb #4b50d385
 INTRO = "Upload, paste or take a photo of a fruit, vegetable, nut or seed, and the model names it or says it is not sure."
 
-def _description(vocab:list[str]) -> str:
-    "What the model knows, for the fold below the answer."
+def _description(vocab:list[str], info:dict) -> str:
+    "What the model knows and what it learned from (its `model.json`, `info`), for the fold below the answer."
     fams = sorted({family(v) for v in vocab})
+    learned = ("synthetic pictures (flat shapes on white, drawn for a first try: a demo, not a model for "
+               "real photos)" if info.get('dataset', {}).get('name') == 'synthetic' else
+               "Fruits-360 (one item on a white background)")
+    shops = f", and from {len(info['photos']['files'])} labelled shop photos" if info.get('photos') else ''
     return (f"It knows {len(vocab)} varieties of {len(fams)} kinds of produce: {', '.join(fams)}. "
-            "It learned them from Fruits-360 (one item on a white background) and, if its examples "
-            "include shop photos, from labelled shop photos too. The colours over the photo show "
-            "where the answer came from (red: most).")
+            f"It learned them from {learned}{shops}. The colours over the photo show where the answer "
+            "came from (red: most).")
 
 def _examples(folder:Path, n:int=4) -> list[Path]:
     "A handful of `folder`'s examples that show the range: its real photos, then studio frames of `n` families."
@@ -180,7 +182,8 @@ def make_demo(model:str|Path|None=None, # model.pkl; default: `MODEL_PATH`, `MOD
                 out = Verdict(num_top_classes=cfg.top_k, label='What it is', elem_id='verdict')
                 kinds = Varieties(num_top_classes=cfg.top_k, label='Which variety',
                                   show_label=False, elem_id='varieties')
-        where = gr.Image(type='pil', label='Where it looked', interactive=False, height=280,
+        # the photo as it was sent, as wide as a phone's screen, and on a wide screen no taller than most of it
+        where = gr.Image(type='pil', label='Where it looked', interactive=False, height='60vh',
                          elem_id='where')
         btn = gr.Button('Classify', variant='primary')
         fn = zero_gpu(make_classify(pred, None, cfg.top_k, log, source))
@@ -193,7 +196,7 @@ def make_demo(model:str|Path|None=None, # model.pkl; default: `MODEL_PATH`, `MOD
                         cache_examples=True, cache_mode='lazy', batch=True, label='Try one')
         if log: _flag_row(log, pred, photo)
         with gr.Accordion('What it knows', open=False):
-            gr.Markdown(_description(pred.vocab)
+            gr.Markdown(_description(pred.vocab, getattr(pred, 'info', {}))
                         + (f"\n\nModel: `{source}` on the Hugging Face Hub." if source else ''))
     demo.prediction_log = log  # to see whether it stopped, and why
     return demo.queue(max_size=32)

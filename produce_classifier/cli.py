@@ -83,6 +83,7 @@ def _predict(args):
     "Classify image files: the app's answer for each, then the top classes behind it."
     import json
     from produce_classifier.serving import load_predictor
+    from produce_classifier.core import beside
     # the app's predictor, so the same photo gets the same answer
     pred, failed, results = load_predictor(args.model), 0, {}
     for fn in args.images:
@@ -99,8 +100,9 @@ def _predict(args):
     else:
         for fn, v in results.items():
             shown = lambda d: ', '.join(f"{l} ({p:.1%})" for l, p in d.items())
-            print(f"{fn}: {v['label']} | {shown(v['families'])} | varieties: "
-                  f"{shown(v['varieties'])}")
+            # numbers only beside an answer, as on the page (`beside`)
+            print(f"{fn}: {v['label']} | {shown(beside(v))} | varieties: {shown(beside(v, 'varieties'))}"
+                  if not v['abstained'] else f"{fn}: {v['label']} | guesses: {', '.join(v['families'])}")
     if failed: sys.exit(1)
 
 def _save_overlays(results:dict, dest:Path):
@@ -115,8 +117,14 @@ def _save_overlays(results:dict, dest:Path):
 def _serve(args):
     "Serve the Gradio app locally: the same app as the Hugging Face Space."
     from produce_classifier.app import MAX_FILE_SIZE, make_demo
-    make_demo(args.model).launch(server_name=args.host, server_port=args.port, share=args.share,
-                                 max_file_size=MAX_FILE_SIZE)
+    demo = make_demo(args.model)
+    # quiet: Gradio's own lines tell a terminal user to edit `launch()`; these name this command's flags
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_FILE_SIZE,
+                quiet=True, prevent_thread_lock=True)
+    print(f"Serving on {demo.local_url} (Ctrl+C stops it); "
+          + (f"public link: {demo.share_url}" if demo.share_url else
+             "no public link" if args.share else "--share also opens a temporary public link"), flush=True)
+    demo.block_thread()
 
 # %% ../nbs/14_cli.ipynb #4831c1d5
 def _monitor(args):

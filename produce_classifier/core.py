@@ -19,10 +19,11 @@ except ImportError: pass
 
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'MAX_FULL_PIXELS', 'FREE_FULL_PIXELS', 'PIXELS_PER_BYTE', 'MIN_SIDE', 'MAX_ASPECT', 'FORMATS',
-           'NOT_PRODUCE', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'IMAGENET_SURE', 'FLAT', 'to_rgb', 'open_image', 'views',
-           'view_size', 'family', 'display_name', 'verdict', 'family_sums', 'best_family', 'curve_threshold',
-           'sure_family', 'Answers', 'featureless', 'overlay', 'file_sha256', 'is_offline', 'atomic_file', 'atomic_dir',
-           'write_text', 'write_json', 'save_figure', 'model_info']
+           'NOT_PRODUCE', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'IMAGENET_SURE', 'FLAT', 'SHOWN_SIDES', 'to_rgb',
+           'open_image', 'views', 'view_size', 'family', 'display_name', 'verdict', 'beside', 'family_sums',
+           'best_family', 'curve_threshold', 'sure_family', 'Answers', 'featureless', 'overlay', 'where_it_looked',
+           'file_sha256', 'is_offline', 'atomic_file', 'atomic_dir', 'write_text', 'write_json', 'save_figure',
+           'model_info']
 
 # %% ../nbs/01_core.ipynb #db24de06
 def to_rgb(img:Image.Image) -> Image.Image:
@@ -57,10 +58,10 @@ def _check_shape(img:Image.Image, name:str):
     "Refuse an image too small, or too long and thin, to be a photo of anything."
     w, h = img.size
     if min(w, h) < MIN_SIDE:
-        raise UserError(f"{name} is {w}x{h} pixels, too small to show produce: upload a photo at "
+        raise UserError(f"{name} is {w}x{h} pixels, too small to show produce: use a photo at "
                         f"least {MIN_SIDE} pixels a side.")
     if max(w, h) > MAX_ASPECT * min(w, h):
-        raise UserError(f"{name} is {w}x{h} pixels, a strip rather than a photo: upload a photo at "
+        raise UserError(f"{name} is {w}x{h} pixels, a strip rather than a photo: use a photo at "
                         f"most {MAX_ASPECT} times as long as it is wide.")
 
 def _nbytes(src) -> int:
@@ -72,9 +73,14 @@ def _check_whole_decode(img:Image.Image, src, name:str):
     "Refuse an image whose whole decode would cost far more than its file did to send."
     if (px := img.width * img.height) <= FREE_FULL_PIXELS: return
     if px <= min(MAX_FULL_PIXELS, PIXELS_PER_BYTE * (n := _nbytes(src))): return
-    raise UserError(f"{name} is a {img.width}x{img.height} {img.format} of {n >> 10} KB, which "
-                    f"would have to be decoded whole, more work than this app does for one photo: "
-                    f"upload it as a JPEG, or smaller.")
+    w, h, fmt = img.width, img.height, img.format
+    if px > MAX_FULL_PIXELS:  # too many pixels, however small the file
+        side = math.isqrt(MAX_FULL_PIXELS * w // h)
+        raise UserError(f"{name} is a {w}x{h} {fmt}, {px / 1e6:.0f} megapixels to decode whole, more "
+                        f"than the {MAX_FULL_PIXELS // 1_000_000} decoded for one photo here: use it "
+                        f"as a JPEG, or at most {side}x{side * h // w} pixels.")
+    raise UserError(f"{name} is a {w}x{h} {fmt} packed into only {n >> 10} KB, far more pixels than "
+                    f"a photo's file that size holds, and costly to decode whole: use it as a JPEG.")
 
 # what opens here that a phone or a browser uploads
 FORMATS = 'JPEG, HEIC, PNG, WebP, AVIF, GIF, BMP or TIFF'
@@ -92,11 +98,13 @@ def open_image(src, # a path, bytes, file object or PIL image
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('error', Image.DecompressionBombWarning)
+            if _nbytes(src) == 0:
+                raise UserError(f"{name} is empty (0 bytes): copy or send the photo again.")
             img = Image.open(src)
             _check_shape(img, name)
             if img.width * img.height > MAX_PIXELS:
                 raise UserError(f"{name} is {img.width}x{img.height} pixels, more than this app "
-                                f"accepts ({MAX_PIXELS // 1_000_000} megapixels): upload a smaller "
+                                f"accepts ({MAX_PIXELS // 1_000_000} megapixels): use a smaller "
                                 f"photo.")
             if img.format == 'JPEG': img.draft('RGB', (4 * size, 4 * size))
             # no reduced decoding: a small file could cost seconds and a GB
@@ -108,12 +116,12 @@ def open_image(src, # a path, bytes, file object or PIL image
     except UserError: raise
     except FileNotFoundError: raise UserError(f"{name} does not exist: check the path.") from None
     except UnidentifiedImageError:
-        raise UserError(f"{name} is not an image this app can read: upload a {FORMATS} photo.") from None
+        raise UserError(f"{name} is not an image this app can read: use a {FORMATS} photo.") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UserError(f"{name} is too large to decode safely: upload a smaller photo.") from None
+        raise UserError(f"{name} is too large to decode safely: use a smaller photo.") from None
     # a decoder's complaint (OSError, ValueError, and a damaged AVIF's RuntimeError...) is about this file
     except Exception as e:
-        raise UserError(f"{name} is truncated or corrupt ({e}): upload the photo again.") from None
+        raise UserError(f"{name} is truncated or corrupt ({e}): use the photo again.") from None
 
 # %% ../nbs/01_core.ipynb #af006d17
 def views(img:Image.Image, # an opened photo
@@ -184,8 +192,14 @@ def verdict(preds:list[tuple[str, float]], # (class, probability), most probable
         return said(shown, next(family(c) for c, _ in preds if display_name(c) == shown))
     if familiar and qf >= threshold and sum(family(c) == fam for c, _ in preds) > 1:
         return said(fam, fam)
-    fam, qf = ifnone(guess, (fam, qf))
-    return said(f"Not sure (best guess: {fam}, {qf:.0%})", None)
+    # no number beside "not sure": 99% from a photo unlike anything it learned would read as the opposite of the headline
+    return said(f"Not sure (best guess: {ifnone(guess, (fam, qf))[0]})", None)
+
+def beside(v:dict, # an answer (`Answers.answer`): a verdict with its `families` and `varieties`
+           key:str='families', # or 'varieties'
+          ) -> dict:
+    "The names and probabilities a person is shown beside `v`'s headline: none beside \"not sure\"."
+    return {} if v.get('abstained') else v.get(key) or {}
 
 # %% ../nbs/01_core.ipynb #a0de460b
 def family_sums(p:np.ndarray, # one photo's class probabilities
@@ -416,29 +430,45 @@ def predict(self:Answers, srcs:list, # paths, bytes or PIL images
 def classify(self:Answers, srcs:list, # paths, bytes or PIL images
              k:int|None=None, # how many classes behind each answer; default: `[app] top_k`
              threshold:float|None=None, # where "not sure" starts; default: the model's calibration
-             explain:bool=False, # add `overlay`: the whole photo as the model saw it, its class map over it
+             explain:bool=False, # add `overlay`: the photo as it was sent, the class map over what the model saw
             ) -> list[dict]:
     "The answer the app shows for each image: the headline and the top `k` behind it."
     xs = [self.load(s) for s in srcs]
     out = self.answer(xs, k, threshold, explain)
     if explain:
-        for a, x in zip(out, xs):
-            a['overlay'] = None if a['map'] is None else overlay(x[0], a['map'])
+        for a, s in zip(out, srcs):
+            a['overlay'] = None if a['map'] is None else where_it_looked(s, a['map'])
     return out
 
 # %% ../nbs/01_core.ipynb #f6e2358d
-def overlay(view, # the whole view the model saw: 3 x S x S in [0, 1] (what `Answers.load` gives first)
-            cam:np.ndarray, # its class map: h x w in [0, 1]
+# the sides, in pixels, between which the picture of where the model looked is drawn: a phone screen's width at twice
+# its pixels at most, and a Fruits-360 frame (100 px) drawn large enough to see at least
+SHOWN_SIDES = (384, 768)
+
+def overlay(img:Image.Image, # the photo as it was sent (`open_image` of the upload)
+            cam:np.ndarray, # the class map of its centred square, the whole view the model saw: h x w in [0, 1]
             alpha:float=0.5, # how much of the colour shows
+            sides:tuple[int, int]=SHOWN_SIDES, # the least and the most the picture's long side may be
            ) -> Image.Image:
-    "`view` with `cam` over it in colour, from blue (no evidence) to red (the answer's strongest)."
-    S = view.shape[-1]
-    heat = np.asarray(Image.fromarray(np.uint8(255 * cam)).resize((S, S), Image.BILINEAR),
+    "The photo `img` with `cam` over its centred square, from blue (no evidence) to red (the answer's strongest)."
+    s = min(max(max(img.size), sides[0]), sides[1]) / max(img.size)
+    w, h = max(1, round(img.width * s)), max(1, round(img.height * s))
+    pic = np.asarray(img.convert('RGB').resize((w, h), Image.BILINEAR), np.float32) / 255
+    m = min(w, h); l, t = (w - m) // 2, (h - m) // 2
+    heat = np.asarray(Image.fromarray(np.uint8(255 * cam)).resize((m, m), Image.BILINEAR),
                       np.float32) / 255
     # the "jet" colour map
     colour = np.clip(1.5 - np.abs(4 * heat[..., None] - np.array([3, 2, 1])), 0, 1)
-    img = np.asarray(view, dtype=np.float32).transpose(1, 2, 0)
-    return Image.fromarray(np.uint8(255 * ((1 - alpha) * img + alpha * colour)))
+    out = 0.45 * pic  # dimmed where the model did not look: the sides of a photo longer than it is wide
+    out[t:t + m, l:l + m] = (1 - alpha) * pic[t:t + m, l:l + m] + alpha * colour
+    return Image.fromarray(np.uint8(255 * out))
+
+def where_it_looked(src, # the photo as it was sent: a path, bytes, file object or PIL image
+                    cam:np.ndarray, # its whole view's class map (`Answers.answer(..., explain=True)`)
+                   ) -> Image.Image:
+    "`overlay` of `cam` on the photo `src`, decoded at the size it is drawn at."
+    if hasattr(src, 'seek'): src.seek(0)
+    return overlay(open_image(src, SHOWN_SIDES[1] // 4), cam)
 
 # %% ../nbs/01_core.ipynb #3a0951aa
 def file_sha256(fn:Path) -> str:

@@ -77,7 +77,7 @@ def test_an_upload_is_answered_then_deleted(sample_model, sample, tmp_path):
 def test_client_gets_the_clear_error_for_a_text_file(sample_app, tmp_path):
     from gradio_client.exceptions import AppError
     txt = tmp_path/'shopping-list.txt'; txt.write_text('apples, pears')
-    with pytest.raises(AppError, match=r"shopping-list.txt is not an image this app can read: upload a JPEG, HEIC, PNG, WebP, AVIF, GIF, BMP or TIFF photo."):
+    with pytest.raises(AppError, match=r"shopping-list.txt is not an image this app can read: use a JPEG, HEIC, PNG, WebP, AVIF, GIF, BMP or TIFF photo."):
         Client(sample_app, verbose=False).predict(handle_file(str(txt)), api_name='/predict')
 
 def test_an_upload_over_the_size_limit_is_refused_and_not_kept(sample_app, tmp_path):
@@ -102,11 +102,29 @@ def test_browser_uploads_a_phone_photo_and_reads_a_label(browser, demo_model, tm
     from PIL import Image
     sys.path.insert(0, str(REPO/'docs'))
     from screenshot import shoot
-    label = shoot(demo_model, PHOTOS/'apple.jpg', tmp_path/'app.png', browser=browser)
+    label, _ = shoot(demo_model, PHOTOS/'apple.jpg', tmp_path/'app.png', browser=browser)
     from produce_classifier.core import display_name
     vocab = json.loads(demo_model.with_suffix('.json').read_text())['vocab']
     assert label in {display_name(v).split(' (')[0] for v in vocab} | {display_name(v) for v in vocab} or label.startswith('Not sure (best guess: '), label
     assert Image.open(tmp_path/'app.png').size == (1000, 980) and not list(tmp_path.glob('.*partial*'))
+
+def test_browser_at_phone_size_draws_where_it_looked_over_the_photo_and_no_number_contradicts_the_headline(browser, demo_model, tmp_path):
+    "At 390x844 a 3024x4032 phone photo's class map is drawn over the photo as sent, at least 300 px wide; 'not sure' shows no percentage."
+    if not (PHOTOS/'apple.jpg').exists(): pytest.skip(f"real photos not found at {PHOTOS} (set PRODUCE_PHOTOS)")
+    demo, url = serve(demo_model)
+    try:
+        page = browser.new_page(viewport={'width': 390, 'height': 844})
+        page.goto(url)
+        page.locator('#photo input[type=file]').set_input_files(str(PHOTOS/'apple.jpg'))
+        label = _headline(page)
+        where = page.locator('#where img').first; where.wait_for(timeout=60_000)
+        page.wait_for_timeout(500)
+        box, shown = where.bounding_box(), page.locator('#verdict').inner_text() + page.locator('#varieties').inner_text()
+        natural = where.evaluate('img => [img.naturalWidth, img.naturalHeight]')
+    finally: demo.close()
+    assert box['width'] >= 300, box  # not a thumbnail at the model's input size
+    assert natural == [576, 768], natural  # the photo's own shape (3:4), drawn at a phone screen's size
+    assert ('%' in shown) != label.startswith('Not sure'), (label, shown)  # numbers beside an answer, none beside "not sure"
 
 def test_browser_classifies_an_example(browser, demo_model, tmp_path):
     "With the demo model, clicking an example and Classify names the example's class."

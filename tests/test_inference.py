@@ -25,7 +25,7 @@ def test_predict_cli_bad_files_are_one_sentence_each(sample_model, sample, tmp_p
     good = sorted((sample/'Test'/'Banana 1').iterdir())[0]
     r = predict(txt, tmp_path/'gone.jpg', good, '--model', sample_model)
     assert r.returncode == 1 and 'Traceback' not in r.stderr
-    assert r.stderr.splitlines() == ["error: notes.txt is not an image this app can read: upload a JPEG, HEIC, PNG, WebP, AVIF, GIF, BMP or TIFF photo.",
+    assert r.stderr.splitlines() == ["error: notes.txt is not an image this app can read: use a JPEG, HEIC, PNG, WebP, AVIF, GIF, BMP or TIFF photo.",
                                      "error: gone.jpg does not exist: check the path."]
     assert r.stdout.startswith(f"{good}: ")  # the good file is still classified
 
