@@ -71,7 +71,8 @@ def notebooks(nbs:Path) -> list[Path]:
 def readme(nbs:Path=ROOT/'nbs', out:Path=ROOT/'README.md') -> Path:
     "README.md: the Space's front matter (this repository is a Space), then `index.ipynb` as nbconvert writes markdown."
     body, _ = MarkdownExporter(exclude_output=True).from_notebook_node(prepare(nbs/'index.ipynb'))
-    write_text(out, front_matter('Produce Classifier', 'cpu', license='apache-2.0') + '\n' + body.strip() + '\n')
+    text = front_matter('Produce Classifier', 'cpu', license='apache-2.0') + '\n' + body.strip() + '\n'
+    if not out.is_file() or out.read_text() != text: write_text(out, text)  # unchanged: left as it is, its mtime too
     return out
 
 def build(out:Path=ROOT/'_site', nbs:Path=ROOT/'nbs') -> Path:
@@ -87,7 +88,10 @@ def build(out:Path=ROOT/'_site', nbs:Path=ROOT/'nbs') -> Path:
                 toc = '\n'.join(f.stem for f in fns if f.stem != 'index')
                 nb.cells.append(nbformat.v4.new_markdown_cell(f"```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```"))
             nbformat.write(nb, src/fn.name)
-        subprocess.run([sys.executable, '-m', 'sphinx', '-q', '-b', 'html', '-c', str(ROOT/'docs'), str(src), str(site)], check=True)
+        # Sphinx builds inside the temporary folder: MyST-NB writes its `jupyter_execute/` beside the output folder
+        html = Path(tmp)/'html'
+        subprocess.run([sys.executable, '-m', 'sphinx', '-q', '-b', 'html', '-c', str(ROOT/'docs'), str(src), str(html)], check=True)
+        shutil.copytree(html, site, dirs_exist_ok=True)
     return out
 
 if __name__ == '__main__':

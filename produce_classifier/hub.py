@@ -164,7 +164,7 @@ def _hub_error(e:Exception, repo:str, verb:str='publish', repo_type:str='model')
                          "login` or set a valid HF_TOKEN.")
     if code == 402:
         return UserError(f"The Hugging Face Hub wants a paid plan for {repo} as asked (ZeroGPU "
-                         f"hosting needs PRO): use --hardware cpu, which is free.")
+                         f"hosting needs PRO or an account over 30 days old): use --hardware cpu, which is free.")
     if code == 403:
         return UserError(f"This token cannot write to {repo}: use a token with write access "
                          f"(huggingface.co/settings/tokens) or a repo you own.")
@@ -278,7 +278,7 @@ def _hardware(hardware:str) -> str:
         raise UserError(f"--hardware must be one of {', '.join(HARDWARE)}, not {hardware!r}.")
     return HARDWARE[hardware]
 
-def space_requirements(hardware:str='zero', # 'zero' (ZeroGPU) or 'cpu' (cpu-basic)
+def space_requirements(hardware:str='cpu', # 'cpu' (cpu-basic) or 'zero' (ZeroGPU)
                       ) -> str:
     "A Space's requirements.txt: the serving libraries at the versions installed here."
     _hardware(hardware)
@@ -294,7 +294,7 @@ def space_requirements(hardware:str='zero', # 'zero' (ZeroGPU) or 'cpu' (cpu-bas
     return '\n'.join(lines) + '\n'
 
 # %% ../nbs/13_hub.ipynb #a4c9be64
-def front_matter(title:str, hardware:str='zero', # 'zero' or 'cpu'
+def front_matter(title:str, hardware:str='cpu', # 'cpu' or 'zero'
                  **more) -> str:
     "A Space README's front matter: Gradio, Python and hardware, then `more`."
     keys = dict(title=title, emoji='🍎', colorFrom='green', colorTo='yellow', sdk='gradio',
@@ -305,7 +305,7 @@ def front_matter(title:str, hardware:str='zero', # 'zero' or 'cpu'
 
 def space_readme(space:str, # the Space, `user/name`
                  model_repo:str, # the model repo it serves
-                 hardware:str='zero', # 'zero' or 'cpu'
+                 hardware:str='cpu', # 'cpu' or 'zero'
                 ) -> str:
     "The Space's README.md: front matter for the Hub and a few lines for people."
     front = front_matter(space.split('/')[-1], hardware, models=f'[{model_repo}]',
@@ -323,7 +323,7 @@ def space_readme(space:str, # the Space, `user/name`
 # %% ../nbs/13_hub.ipynb #5a6c1ce4
 def build_space(out:str|Path, # the folder to write (replaced if an earlier `build_space` wrote it)
                 model_repo:str, # the Hub model repo to serve, `user/name`, as `publish` wrote it
-                hardware:str='zero', # 'zero': ZeroGPU (hosting needs PRO); 'cpu': the free cpu-basic
+                hardware:str='cpu', # 'cpu': the free cpu-basic any account runs; 'zero': ZeroGPU (PRO, or a verified account over 30 days old)
                 space:str|None=None, # the Space's name, `user/name`; default: `model_repo` + '-demo'
                 revision:str|None=None, # the commit of `model_repo` to serve, pinned; default: the latest
                ) -> Path:
@@ -348,7 +348,7 @@ def build_space(out:str|Path, # the folder to write (replaced if an earlier `bui
 
 def push_space(out:str|Path, # a folder `build_space` wrote
                space:str, # the Space, `user/name` (created if it does not exist)
-               hardware:str='zero', # asked for when the Space is created: 'zero' or 'cpu'
+               hardware:str='cpu', # asked for when the Space is created: 'cpu' or 'zero'
                token:str|None=None, # a Hub token that can write; default: HF_TOKEN or `hf auth login`'s
                private:bool=False, # create the Space private
               ) -> str:
