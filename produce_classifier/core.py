@@ -19,11 +19,11 @@ except ImportError: pass
 
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'MAX_FULL_PIXELS', 'FREE_FULL_PIXELS', 'PIXELS_PER_BYTE', 'MIN_SIDE', 'MAX_ASPECT', 'FORMATS',
-           'NOT_PRODUCE', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'IMAGENET_SURE', 'FLAT', 'SHOWN_SIDES', 'to_rgb',
-           'open_image', 'views', 'view_size', 'family', 'display_name', 'verdict', 'beside', 'family_sums',
-           'best_family', 'curve_threshold', 'sure_family', 'Answers', 'featureless', 'overlay', 'where_it_looked',
-           'file_sha256', 'is_offline', 'atomic_file', 'atomic_dir', 'write_text', 'write_json', 'save_figure',
-           'model_info']
+           'NOT_PRODUCE', 'UNKNOWN_PRODUCE', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'IMAGENET_SURE', 'FLAT',
+           'SHOWN_SIDES', 'to_rgb', 'open_image', 'views', 'view_size', 'family', 'display_name', 'verdict', 'beside',
+           'family_sums', 'best_family', 'curve_threshold', 'sure_family', 'Answers', 'featureless', 'overlay',
+           'where_it_looked', 'file_sha256', 'is_offline', 'atomic_file', 'atomic_dir', 'write_text', 'write_json',
+           'save_figure', 'model_info']
 
 # %% ../nbs/01_core.ipynb #db24de06
 def to_rgb(img:Image.Image) -> Image.Image:
@@ -145,9 +145,10 @@ def view_size(img:Image.Image, # an opened photo
 
 # %% ../nbs/01_core.ipynb #ce63a470
 NOT_PRODUCE = 'Not produce'  # what a visitor can say a photo is, besides the model's classes
+UNKNOWN_PRODUCE = 'Unknown produce'  # produce none of the model's classes is: taught, and answered, "not sure"
 FAMILY_EXCEPTIONS = {'Potato Sweet': 'Sweet Potato', 'Nut Pecan': 'Pecan', 'Nut Forest': 'Hazelnut',
                      'Passion Fruit': 'Passion Fruit', 'Cactus fruit': 'Cactus Fruit',
-                     'Caju seed': 'Cashew', NOT_PRODUCE: NOT_PRODUCE}
+                     'Caju seed': 'Cashew', NOT_PRODUCE: NOT_PRODUCE, UNKNOWN_PRODUCE: UNKNOWN_PRODUCE}
 # Fruits-360's plurals, misspellings and local names
 FAMILY_NAMES = {'Limes': 'Lime', 'Maracuja': 'Passion Fruit', 'Blackberrie': 'Blackberry',
                 'Kumquats': 'Kumquat',

@@ -11,7 +11,8 @@ from PIL import Image, ImageDraw
 from fastcore.basics import ifnone
 from .settings import UserError
 from .core import family
-from .data import image_files, read_labelled
+from .data import image_files
+from .shops import is_grocery, photo_source
 from .core import atomic_dir, write_json
 from .core import open_image
 from .inference import Predictor
@@ -24,9 +25,12 @@ __all__ = ['read_photos', 'photo_metrics', 'contact_sheet', 'evaluate_photos', '
 
 # %% ../nbs/10_photos.ipynb #e4bf5487
 def read_photos(path:str|Path, # a folder with a labels.csv (file,family), or with one folder per family or class
+                families:set[str]|None=None, # a model's families: a GroceryStoreDataset root's labels are mapped onto them
                ) -> list[tuple[Path, str]]:
     "(photo, family) for every labelled photo in `path`: a class label stands for its family."
-    return [(f, family(label)) for f, label in read_labelled(path)]
+    if is_grocery(path) and families is None:
+        raise UserError(f"{path} is a GroceryStoreDataset: its labels need a model's families to map onto.")
+    return [(f, family(label)) for f, label in photo_source(path, families)]
 
 # %% ../nbs/10_photos.ipynb #8cb692c0
 def photo_metrics(rows:list[dict]) -> dict:
@@ -97,7 +101,8 @@ def evaluate_photos(photos:str|Path, # labelled photos (see `read_photos`)
                     zoom:float|None=None, # views seen at up to `zoom` x the input size; default: `[app] zoom`
                    ) -> dict:
     "Classify the labelled `photos` as the app does, write reports to `out`, return the metrics."
-    items, pred = read_photos(photos), Predictor(model, crops, device, zoom)
+    pred = Predictor(model, crops, device, zoom)
+    items = read_photos(photos, set(pred.vocab_families))
     rows, unreadable = _classify(pred, items, threshold)
     if not rows: raise UserError(f"No photo in {photos} could be opened: check the files.")
     rule = dict(energy_floor=pred.energy_floor, zoomed_energy_floor=pred.zoomed_floor,

@@ -14,13 +14,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import ifnone
 from .settings import UserError, settings
-from .core import (NOT_PRODUCE, atomic_dir, atomic_file, best_family, display_name, family,
+from .core import (NOT_PRODUCE, UNKNOWN_PRODUCE, atomic_dir, atomic_file, best_family, display_name, family,
                                      file_sha256, save_figure, write_json, write_text)
 from .data import (dataset_name, get_dls, image_files, image_size, make_synthetic, normalize_of,
-                                     read_labelled, test_dl)
+                                     test_dl)
 from .calibration import (ZOOM, OutlierExposure, calibrate, non_produce_batch,
                                             threshold_curve)
 from .model import FamilyPrior, LearnerAnswers, imagenet_classifier, make_learner
+from .shops import photo_source
 from fastai.vision.all import (Callback, CancelFitException, valley, CSVLogger, ProgressCallback,
                                noop, Learner, save_model, set_seed)
 from fastcore.basics import groupby
@@ -248,7 +249,8 @@ def photo_targets(labels:list[str], # each photo's label: a class, a family or `
     for r, l in enumerate(labels):
         names = _names(l)
         if l.strip().lower() in classes: M[r, classes[l.strip().lower()]] = True
-        elif NOT_PRODUCE.lower() in names: continue
+        # none of the classes: taught the flat answer, "not sure"
+        elif {NOT_PRODUCE.lower(), UNKNOWN_PRODUCE.lower()} & names: continue
         elif fam := next((f for f in fams if f in names), None):
             M[r] = torch.tensor([f == fam for f in fams])
         else: bad.append(l)
@@ -336,13 +338,13 @@ def fit_head(learn:Learner,
     return loss
 
 # %% ../nbs/06_train.ipynb #42278682
-def photo_set(folders:list, # folders of labelled photos (`read_labelled`)
+def photo_set(folders:list, # folders of labelled photos (`read_labelled`) or GroceryStoreDataset roots
               vocab:list[str],
               pct:float=0.2, # share of each family's photos in a fold
               seed:int=0) -> dict:
     "The photos of `folders`, the classes each is right for, and each one's fold."
     folders = [folders] if isinstance(folders, (str, Path)) else list(folders)
-    items = [it for d in folders for it in read_labelled(d)]
+    items = [it for d in folders for it in photo_source(d, {family(v) for v in vocab})]
     labels = [l for _, l in items]
     return dict(folders=[str(Path(d).absolute()) for d in folders], items=items,
                 targets=photo_targets(labels, vocab),
