@@ -20,6 +20,15 @@ def test_predict_cli_names_the_class(sample_model, sample):
     r = predict(fns[0], '--model', sample_model)
     assert r.returncode == 0 and r.stdout.startswith(f"{fns[0]}: ") and ' | ' in r.stdout and '%)' in r.stdout
 
+def test_predict_explain_draws_where_it_looked_over_the_photo_as_sent(sample_model, tmp_path):
+    "`predict --explain DIR` on a 3024x4032 phone photo writes the class map over the photo (3:4, at a screen's size), not over the model's 64 px view."
+    if not (PHOTOS/'apple.jpg').exists(): pytest.skip(f"real photos not found at {PHOTOS} (set PRODUCE_PHOTOS)")
+    r = predict(PHOTOS/'apple.jpg', '--model', sample_model, '--explain', tmp_path/'maps')
+    assert r.returncode == 0, r.stderr
+    assert Image.open(tmp_path/'maps'/'apple.png').size == (576, 768) and not list((tmp_path/'maps').glob('.*'))
+    headline = r.stdout.split(': ', 1)[1].split(' | ')[0]
+    assert ('%' in r.stdout) == (not headline.startswith('Not sure')), r.stdout  # numbers beside an answer only
+
 def test_predict_cli_bad_files_are_one_sentence_each(sample_model, sample, tmp_path):
     txt = tmp_path/'notes.txt'; txt.write_text('hello')
     good = sorted((sample/'Test'/'Banana 1').iterdir())[0]
@@ -144,7 +153,7 @@ def test_the_family_prior_travels_into_onnx(sample_model, sample, tmp_path):
     # where it looked: the class maps come out of ONNX as a second output, the same as torch's
     a, b = pred.classify([big], explain=True)[0], onnx.classify([big], explain=True)[0]
     assert a['map'].shape == b['map'].shape == (4, 4) and np.abs(a['map'] - b['map']).max() < 1e-4
-    assert a['overlay'].size == b['overlay'].size == (128, 128)
+    assert a['overlay'].size == b['overlay'].size == big.size  # drawn over the photo as it was sent, not the 128 px view
 
 def test_names_people_use_sum_what_the_model_said(fruits_all, sample_model, sample):
     "Every class of Fruits-360 gets a display name with no number; the families and varieties shown sum the model's classes."
