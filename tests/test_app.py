@@ -245,7 +245,7 @@ def test_client_gets_not_sure_and_family_answers(sample_model, sample, tmp_path)
     finally: demo.close()
 
 def test_calibrated_threshold_refuses_non_produce_and_answers_produce_more_accurately(sample_model, sample, tmp_path):
-    "At the stored threshold, 80% of non-produce pictures get 'Not sure', and answered Test images are wrong half as often."
+    "At the stored threshold, most non-produce pictures get 'Not sure', and answered Test images are wrong half as often."
     from fastai.vision.all import get_image_files
     from produce_classifier.data import image_files
     from produce_classifier.inference import Predictor
@@ -253,7 +253,9 @@ def test_calibrated_threshold_refuses_non_produce_and_answers_produce_more_accur
     pred = Predictor(sample_model)
     neg = sorted(get_image_files(make_non_produce(tmp_path/'non-produce', n=64, seed=7)))  # evaluation families, unseen in training
     refused = [a['label'].startswith('Not sure') for a in pred.classify(neg)]  # the app's rule: threshold and energy floor
-    assert sum(refused) / len(refused) >= 0.8, refused
+    # 72% here (46 of 64): the threshold may refuse at most 5% of what the model gets right on its validation split (a model
+    # from scratch that refused its own examples is what newcomers met), which costs this small model some refusals (80% before)
+    assert sum(refused) / len(refused) >= 0.6, refused
     test = image_files(sample, 'Test')
     tops = pred.predict(test)
     wrong = [top[0][0] != f.parent.name for top, f in zip(tops, test)]
@@ -279,7 +281,8 @@ def test_cli_api_and_app_give_the_same_answer(sample_app, sample_model, sample, 
     client = Client(sample_app, verbose=False)
     app = [client.predict(handle_file(str(f)), api_name='/predict')[0] for f in fns]
     app = [(a['label'], [c['label'] for c in a['confidences']]) for a in app]
-    assert cli() == api == app, (cli(), api, app)  # the headline and the families, through all three
+    shown = [(a, [] if a.startswith('Not sure') else fams) for a, fams in api]  # the page: no families beside "not sure"
+    assert cli() == api and app == shown, (cli(), api, app)  # the headline and the families, through all three
     assert any(a.startswith('Not sure') for a, _ in api) and any(not a.startswith('Not sure') for a, _ in api)
     assert api[-2][0].startswith('Not sure'), api[-2]  # the flat orange square, from a model trained from scratch
     # --threshold overrides the model's: at 0 every photo is answered, in the CLI and in the API alike
