@@ -101,8 +101,10 @@ def evaluate_photos(photos:str|Path, # labelled photos (see `read_photos`)
                     zoom:float|None=None, # views seen at up to `zoom` x the input size; default: `[app] zoom`
                    ) -> dict:
     "Classify the labelled `photos` as the app does, write reports to `out`, return the metrics."
+    # a folder that is not one gets its sentence before a model is loaded
+    items = None if is_grocery(photos) else read_photos(photos)
     pred = Predictor(model, crops, device, zoom)
-    items = read_photos(photos, set(pred.vocab_families))
+    if items is None: items = read_photos(photos, set(pred.vocab_families))
     rows, unreadable = _classify(pred, items, threshold)
     if not rows: raise UserError(f"No photo in {photos} could be opened: check the files.")
     rule = dict(energy_floor=pred.energy_floor, zoomed_energy_floor=pred.zoomed_floor,
