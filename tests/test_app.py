@@ -245,7 +245,7 @@ def test_client_gets_not_sure_and_family_answers(sample_model, sample, tmp_path)
     finally: demo.close()
 
 def test_calibrated_threshold_refuses_non_produce_and_answers_produce_more_accurately(sample_model, sample, tmp_path):
-    "At the stored threshold, most non-produce pictures get 'Not sure', and answered Test images are wrong half as often."
+    "At the stored threshold, most non-produce pictures get 'Not sure', nearly all Test images are answered, and those answered are wrong less often."
     from fastai.vision.all import get_image_files
     from produce_classifier.data import image_files
     from produce_classifier.inference import Predictor
@@ -260,9 +260,10 @@ def test_calibrated_threshold_refuses_non_produce_and_answers_produce_more_accur
     tops = pred.predict(test)
     wrong = [top[0][0] != f.parent.name for top, f in zip(tops, test)]
     answered = [w for w, top in zip(wrong, tops) if top[0][1] >= pred.threshold]
-    assert len(answered) >= 0.5 * len(test), len(answered)
-    # an error ratio, not a difference: a model right 90% of the time cannot gain 15 points by abstaining
-    assert sum(answered) / len(answered) <= 0.5 * sum(wrong) / len(wrong), (sum(answered) / len(answered), sum(wrong) / len(wrong))
+    assert len(answered) >= 0.9 * len(test), len(answered)  # 203 of 210 here: it answers what it learned
+    # an error ratio, not a difference; 0.82 here (7.4% against 9.0%): a threshold that may refuse only 5% of what the model
+    # gets right on validation cuts few of its errors (it was 0.5 when the threshold could refuse any share of them)
+    assert sum(answered) / len(answered) < sum(wrong) / len(wrong), (sum(answered) / len(answered), sum(wrong) / len(wrong))
 
 def test_cli_api_and_app_give_the_same_answer(sample_app, sample_model, sample, tmp_path):
     "The same photos through `predict --json`, the Python API and the app (gradio_client): one answer each, the same in all three."
