@@ -1,6 +1,5 @@
 "The GroceryStoreDataset as a user gets it: downloaded from a local server standing in for GitHub, found again offline, every failure one sentence, its labels mapped onto Fruits-360's families."
 import functools, http.server, threading, zipfile
-from pathlib import Path
 import pytest
 from produce_classifier.settings import UserError, settings
 from produce_classifier.core import NOT_PRODUCE, UNKNOWN_PRODUCE, family
