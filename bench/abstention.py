@@ -40,7 +40,7 @@ def right(said, fams):
 def run(a, seed, tmp):
     out = Path(tmp)/f'model-{seed}'/'model.pkl'
     t0 = time.time()
-    train(a.data, arch=a.arch, size=a.size, seed=seed, max_per_class=a.cap or None, out=out, progress=False, lr_find_iters=30,
+    train(a.data, arch=a.arch, size=a.size, seed=seed, max_per_class=a.cap or None, out=out, progress=False, lr_find_iters=30, photos='none',
           **({} if torch.cuda.is_available() else dict(num_workers=0)))
     pred = Predictor(out, device='cuda' if torch.cuda.is_available() else 'cpu')
     bench = sorted(non_produce_benchmark(Path(tmp)/f'benchmark-{seed}', n=a.n, seed=seed + 2000).iterdir())

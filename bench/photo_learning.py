@@ -64,7 +64,7 @@ def main():
     for seed in a.seeds:
         base = cache/f'base-{seed}'/'model.pkl'; t0 = time.time()
         if not base.exists():
-            train(a.data, seed=seed, out=base, resume=(base.parent/'checkpoints'/'state.json').exists(), **kw)
+            train(a.data, seed=seed, out=base, photos='none', resume=(base.parent/'checkpoints'/'state.json').exists(), **kw)
             (base.parent/'seconds.txt').write_text(f'{time.time() - t0:.1f}')
         test0 = json.loads(base.with_suffix('.json').read_text())['metrics']['test_accuracy']
         rows0 = evaluate_photos(write_labels(cache/f'all-{seed}', items), base, out=cache/f'all-{seed}'/'reports')['rows']
@@ -77,7 +77,7 @@ def main():
                 if not (d/'checkpoints').exists(): os.symlink(base.parent/'checkpoints', d/'checkpoints')
                 pool = per_family([it for it, f in zip(items, fold) if f != k], n, seed + k)
                 if not (d/'seconds.txt').exists():  # an arm already trained in --cache is answered again, not trained again
-                    t1 = time.time(); train(a.data, seed=seed, out=d/'model.pkl', photos=write_labels(d/'photos', pool), resume=True, **kw)
+                    t1 = time.time(); train(a.data, seed=seed, out=d/'model.pkl', photos=['none', write_labels(d/'photos', pool)], resume=True, **kw)
                     (d/'seconds.txt').write_text(f'{time.time() - t1:.1f}')
                 secs.append(float((d/'seconds.txt').read_text()))
                 tests.append(json.loads((d/'model.json').read_text())['metrics']['test_accuracy'])

@@ -48,7 +48,7 @@ def project(root, photos, arch, size, epochs, freeze_epochs, cap, bs, seed, tmp)
     "`produce-classifier train` defaults; Test accuracy, real photos as the app answers them, non-produce refused."
     out = Path(tmp)/f'project-{seed}'/'model.pkl'
     train(root, arch=arch, size=size, epochs=epochs, freeze_epochs=freeze_epochs, bs=bs, seed=seed, max_per_class=cap,
-          out=out, progress=False, lr_find_iters=30, **WORKERS)
+          out=out, progress=False, lr_find_iters=30, photos='none', **WORKERS)
     info = json.loads(out.with_suffix('.json').read_text())
     dev = 'cuda' if torch.cuda.is_available() else 'cpu'
     m = evaluate_photos(photos, out, out=out.parent/'reports', device=dev)

@@ -35,7 +35,7 @@ def photos(model, photo_dir) -> Counter:
 
 def run(root, bg_p, seed, a):
     out = Path(tempfile.mkdtemp())/'model.pkl'
-    train(root, arch=a.arch, size=a.size, bs=a.bs, epochs=a.epochs, lr=a.lr, seed=seed, pretrained=False, out=out, progress=False, bg_p=bg_p)
+    train(root, arch=a.arch, size=a.size, bs=a.bs, epochs=a.epochs, lr=a.lr, seed=seed, pretrained=False, out=out, progress=False, bg_p=bg_p, photos='none')
     shutil.rmtree(out.parent/'checkpoints')  # keep the model and its reports to look at, not the training state
     r = evaluate(out, root, out=out.parent/'reports', shifted=True)
     rob = r['robustness']; at = rob['at_threshold']

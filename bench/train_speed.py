@@ -41,7 +41,7 @@ def project(root, arch, size, bs, epochs, lr, seed, **kwargs):
     "The project's `train`, from scratch (`kwargs`: e.g. `bg_p`, `outlier_n`; default from settings). Returns (images/s, Test accuracy)."
     with tempfile.TemporaryDirectory() as tmp:  # the model and its checkpoints: hundreds of MB nobody reads
         out = Path(tmp)/'model.pkl'
-        learn = train(root, arch=arch, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, pretrained=False, out=out, progress=False, **kwargs)
+        learn = train(root, arch=arch, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, pretrained=False, out=out, progress=False, photos='none', **kwargs)
         info = json.loads(out.with_suffix('.json').read_text())
     return epochs * len(learn.dls.train_ds) / info['fit_seconds'], info['metrics']['test_accuracy']
 

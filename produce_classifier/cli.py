@@ -17,10 +17,16 @@ __all__ = ['params', 'add_flags', 'parser', 'main']
 
 # %% ../nbs/14_cli.ipynb #6e01defb
 def _download(args):
-    "Find or download Fruits-360 and print the folder holding Training/ and Test/."
+    "Find or download Fruits-360 and the shop photos `train` learns from; print the folder of each."
     # imported here so `--help` answers without loading torch
     from produce_classifier.data import get_fruits360
-    print(get_fruits360(args.data, args.version))
+    from produce_classifier.shops import GROCERY_SOURCE, asked_sources, get_grocery
+    root = get_fruits360(args.data, args.version)
+    print(root, flush=True)
+    if GROCERY_SOURCE not in map(str.lower, asked_sources(args.photos)): return
+    try: print(get_grocery())
+    except UserError as e:
+        raise UserError(f"{e} (Fruits-360 is ready; `--photos none` gets it alone.)") from None
 
 # %% ../nbs/14_cli.ipynb #8a9044b2
 def _summary(out) -> str:
@@ -238,7 +244,7 @@ def _probability(s:str) -> float:
 
 def _train_flags(t, cfg):
     t.add_argument('--data', help=_DATA_HELP)
-    add_flags(t, 'train', 'train', _flags('train', 'train', ['root']), photos=dict(metavar='DIR'))
+    add_flags(t, 'train', 'train', _flags('train', 'train', ['root']), photos=dict(metavar='SOURCE'))
     add_flags(t, 'data', 'get_dls', _dls_flags(), classes=dict(metavar='CLASS'))
 
 def _evaluate_flags(e, cfg):
@@ -287,6 +293,7 @@ def _download_flags(d, cfg):
     d.add_argument('--data', help=_DATA_HELP)
     add_flags(d, 'data', 'get_fruits360', ['version'], flags=dict(version='--kaggle-version'),
               version=dict(metavar='KAGGLE_VERSION'))
+    add_flags(d, 'shops', 'asked_sources', ['photos'], photos=dict(metavar='SOURCE'))
 
 def _monitor_flags(m, cfg):
     m.add_argument('logdir', metavar='LOGDIR', help=params('monitor', 'monitor')['logdir'][2])

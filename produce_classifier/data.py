@@ -23,9 +23,9 @@ from .settings import UserError, settings
 from .core import atomic_dir, family, to_rgb, is_offline
 
 # %% auto #0
-__all__ = ['SYNTH_CLASSES', 'SYNTHETIC', 'find_root', 'check_root', 'extract_zip', 'get_fruits360', 'ProduceImage', 'image_files',
-           'valid_idxs', 'read_labelled', 'default_workers', 'get_dls', 'test_dl', 'image_size', 'normalize_of',
-           'make_synthetic', 'dataset_name', 'make_shop_photos']
+__all__ = ['SYNTH_CLASSES', 'SYNTHETIC', 'FRUITS360', 'find_root', 'check_root', 'extract_zip', 'get_fruits360', 'ProduceImage',
+           'image_files', 'valid_idxs', 'read_labelled', 'default_workers', 'get_dls', 'test_dl', 'image_size',
+           'normalize_of', 'make_synthetic', 'dataset_name', 'make_shop_photos']
 
 # %% ../nbs/03_data.ipynb #de7a1c2e
 def _roots(path:Path, depth:int=3):
@@ -355,6 +355,11 @@ def make_synthetic(dest:str|Path, # folder to create (reused as it is if it exis
         (tmp/SYNTHETIC).write_text("Synthetic produce drawn by produce_classifier's make_synthetic: "
                                    "flat shapes on white, not photos.\n")
     return dest
+
+# what a model trained on Fruits-360 says of it (`model.json`'s `datasets`, the model card, the page)
+FRUITS360 = dict(licence='CC BY-SA 4.0', url='https://www.kaggle.com/datasets/moltean/fruits',
+                 citation='Horea Mureşan, Mihai Oltean. Fruit recognition from images using deep learning. '
+                          'Acta Universitatis Sapientiae, Informatica 10(1), 26-42, 2018.')
 
 def dataset_name(root:str|Path) -> str:
     "What trained on `root` learned from, for the page and the model card: 'synthetic' or 'Fruits-360'."

@@ -44,6 +44,14 @@ def _model_index(repo:str, test:dict, photos:dict) -> list[str]:
         out += [f'    - {{type: {t}, name: {n}, value: {v:.4f}}}' for t, n, v in ms]
     return out
 
+def _learned_from(info:dict) -> str:
+    "The datasets that trained the model, in a phrase: 'Fruits-360 and 2,936 shop photos (GroceryStoreDataset)'."
+    shops = [d for d in info.get('datasets', []) if d.get('photos') is not None]
+    first = 'synthetic produce' if info.get('dataset', {}).get('name') == 'synthetic' else 'Fruits-360'
+    if not shops: return first
+    return (f"{first} and {sum(d['photos'] for d in shops):,} shop photos "
+            f"({', '.join(d['name'] for d in shops)})")
+
 def _how(info:dict) -> str:
     if not info.get('pretrained'): return 'trained from scratch'
     return 'fine-tuned from ImageNet weights' if info.get('finetune') else 'a new head on a frozen ImageNet network'
@@ -62,6 +70,12 @@ def _card_photos(info:dict) -> list[str]:
         out += ['', f"Each answered by a head fitted without its fold ({pm['folds']} folds), as "
                 f"the app answers: right family {pm['family_accuracy']:.1%}, answered "
                 f"{pm['answered']:.1%} at the photo threshold {pm['photo_threshold']:.2f}."]
+    if t := info.get('photo_test'):
+        out += ['', f"On the test split of {', '.join(t['sources'])} ({t['n_photos']} photos of produce it knows, "
+                "from other visits to the shops, never trained on), as the app answers: right family "
+                f"{t['family_accuracy']:.1%}, answered {t['answered']:.1%}, {t['accuracy_answered']:.1%} of "
+                "those right" + (f"; {t['others_refused']:.1%} of {t['others']} other things (packaged goods, "
+                                 "produce it does not know) refused." if t['others'] else '.')]
     return out
 
 def _card_scores(m:dict, test:dict, photos:dict) -> list[str]:
@@ -111,7 +125,18 @@ def _card_usage(repo:str, info:dict, photos:dict) -> list[str]:
             "load_learner(path).predict('photo.jpg')", '```', '', '## Data', '',
             "Fruits-360 by Mihai Oltean ([Kaggle "
             f"`moltean/fruits`](https://www.kaggle.com/datasets/moltean/fruits){', version ' + str(version) if version else ''}), CC BY-SA 4.0; this model is shared under the "
-            "same licence."]
+            "same licence.", *_card_credits(info)]
+
+def _card_credits(info:dict) -> list[str]:
+    "The card's lines crediting each dataset that trained the model (`model.json`'s `datasets`), with its citation."
+    out = []
+    for d in info.get('datasets', []):
+        if d.get('photos') is not None:
+            where = f"[{d['name']}]({d['url']})" if d.get('url') else f"`{d['name']}`"
+            out += ['', f"{d['photos']:,} shop photos from {where}" + (f", {d['licence']}" if d.get('licence') else '')
+                    + (f", commit {d['commit'][:12]}" if d.get('commit') else '') + '.']
+        if d.get('citation'): out += ['', f"> {d['citation']}"]
+    return out
 
 # %% ../nbs/13_hub.ipynb #71e46533
 def model_card(model_dir:str|Path, # a folder written by `train`: `model.pkl`, `model.json`
@@ -132,7 +157,7 @@ def model_card(model_dir:str|Path, # a folder written by `train`: `model.pkl`, `
             "A produce classifier made with "
             f"[produce_classifier](https://pypi.org/project/produce-classifier/): "
             f"{info.get('arch', '?')} ({_how(info)}), {len(vocab)} classes of {len(fams)} kinds of "
-            "produce, trained on Fruits-360.", '', '## What it knows', '', ', '.join(fams) + '.',
+            f"produce, trained on {_learned_from(info)}.", '', '## What it knows', '', ', '.join(fams) + '.',
             '', '## Training', '',
             '| setting | value |', '|---|---|']
     body += [f'| {k} | {info[k]} |'

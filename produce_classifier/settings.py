@@ -19,7 +19,8 @@ class UserError(Exception):
 DEFAULTS = {
     'data': dict(kaggle_handle='moltean/fruits', kaggle_version=100, dir='data', size=100,
                  valid_pct=0.2, grocery_commit='fc80ba90f803d79d0383df52c5a4ac5de99ff6fc',
-                 grocery_sha256='9ce2071b43b52cfc64917fb8b5f338202d3680503021e9af6df374bff19d6405'),
+                 grocery_sha256='9ce2071b43b52cfc64917fb8b5f338202d3680503021e9af6df374bff19d6405',
+                 grocery_url='', photos='grocery'),
     'train': dict(arch='resnet34', epochs=5, freeze_epochs=1, bs=64, seed=42, pretrained=True,
                   lr_find_iters=100, bg_p=0.5, bg_dir='', outlier_n=4, composite_p=0.5,
                   finetune=False, wise=0.5, prior=0.5, photo_weight=1.0),

@@ -12,8 +12,9 @@ from .core import NOT_PRODUCE, UNKNOWN_PRODUCE, family, is_offline
 from .data import extract_zip, read_labelled
 
 # %% auto #0
-__all__ = ['GROCERY', 'LABEL_FILES', 'GROCERY_RENAMES', 'labels_sha256', 'is_grocery', 'check_grocery', 'grocery_url',
-           'get_grocery', 'grocery_family', 'grocery_classes', 'read_grocery', 'photo_source']
+__all__ = ['GROCERY', 'LABEL_FILES', 'GROCERY_RENAMES', 'GROCERY_SOURCE', 'labels_sha256', 'is_grocery', 'check_grocery',
+           'grocery_url', 'cached_grocery', 'get_grocery', 'grocery_family', 'grocery_classes', 'read_grocery',
+           'photo_root', 'photo_source', 'asked_sources', 'photo_sources', 'credit', 'test_split']
 
 # %% ../nbs/03a_shops.ipynb #c86ddccb
 GROCERY = dict(name='GroceryStoreDataset', licence='MIT',
@@ -53,7 +54,8 @@ def check_grocery(root:str|Path, # a GroceryStoreDataset root (`dataset/` below 
 
 # %% ../nbs/03a_shops.ipynb #67d40611
 def grocery_url(commit:str|None=None) -> str:
-    "The archive zip of `commit` of the GroceryStoreDataset; default: `[data] grocery_commit`."
+    "The archive zip of `commit` of the GroceryStoreDataset; default: `[data] grocery_url`, else `[data] grocery_commit`'s on GitHub."
+    if commit is None and (url := settings().data.grocery_url): return url
     return f"{GROCERY['url']}/archive/{ifnone(commit, settings().data.grocery_commit)}.zip"
 
 def _fetch(url:str, fn:Path):
@@ -77,20 +79,30 @@ def _download_error(e:Exception, url:str, dest:Path) -> UserError|None:
                          f"cloned, or its zip) with --photos.")
 
 # %% ../nbs/03a_shops.ipynb #5fbe5485
+def _cache(dest:str|Path|None=None) -> Path:
+    "Where `download` keeps the pinned GroceryStoreDataset: `GroceryStoreDataset-<commit>` in `dest`, default `[data] dir`."
+    cfg = settings().data
+    return Path(ifnone(dest, cfg.dir))/f"GroceryStoreDataset-{cfg.grocery_commit[:12]}"
+
+def cached_grocery(dest:str|Path|None=None, # the cache folder; default: `[data] dir`
+                   sha256:str|None=None, # the labels' sha256 wanted; default: `[data] grocery_sha256`
+                  ) -> Path|None:
+    "The GroceryStoreDataset `download` brought into `dest`, or None: nothing is downloaded."
+    d = _cache(dest)
+    return check_grocery(_grocery_root(d), sha256).resolve() if d.exists() else None
+
 def get_grocery(path:str|Path|None=None, # a GroceryStoreDataset folder or .zip; default: the cache, else download
                 dest:str|Path|None=None, # the cache folder; default: `[data] dir`
                 url:str|None=None, # the archive to download; default: `grocery_url()` of `[data] grocery_commit`
                 sha256:str|None=None, # the labels' sha256 wanted; default: `[data] grocery_sha256`
                ) -> Path:
     "The GroceryStoreDataset root (`dataset/` below it): given, cached, or downloaded once."
-    cfg = settings().data
     if path is not None:
         path = Path(path)
         if path.suffix.lower() == '.zip' and path.is_file(): path = extract_zip(path)
         return check_grocery(_grocery_root(path), sha256).resolve()
-    dest = Path(ifnone(dest, cfg.dir))/f"GroceryStoreDataset-{cfg.grocery_commit[:12]}"
-    if dest.exists(): return check_grocery(_grocery_root(dest), sha256).resolve()
-    url = ifnone(url, grocery_url())
+    if got := cached_grocery(dest, sha256): return got
+    dest, url = _cache(dest), ifnone(url, grocery_url())
     dest.parent.mkdir(parents=True, exist_ok=True)
     fn = dest.with_name(f'.{dest.name}.zip')
     try: _fetch(url, fn)
@@ -156,8 +168,76 @@ def read_grocery(root:str|Path, # a GroceryStoreDataset root
     return [(root/'dataset'/p, labels[int(i)]) for s in splits for p, i, _ in _lines(root, s)]
 
 # %% ../nbs/03a_shops.ipynb #5b18c7a7
-def photo_source(path:str|Path, # a GroceryStoreDataset root, or a folder `read_labelled` reads
+def _unwrap(path:Path) -> Path:
+    "The folder of photos in `path`: down through a folder that holds one folder and nothing else (a zip's top folder)."
+    while (not (path/'labels.csv').exists() and not is_grocery(path)
+           and len(subs := [d for d in path.iterdir() if not d.name.startswith(('.', '__MACOSX'))]) == 1
+           and subs[0].is_dir() and any(d.is_dir() or d.name == 'labels.csv' for d in subs[0].iterdir())):
+        path = subs[0]
+    return path
+
+def _kaggle_photos(handle:str) -> Path:
+    "A Kaggle dataset of labelled photos, downloaded (or found in its cache) by kagglehub."
+    import kagglehub
+    try: return Path(kagglehub.dataset_download(handle))
+    except Exception as e:
+        raise UserError(f"Could not get the Kaggle dataset {handle} ({e}): connect to the internet and check the "
+                        f"handle, or give a downloaded copy as a folder or zip.") from None
+
+def photo_root(source:str|Path, # a folder, a .zip (extracted beside it) or `kaggle:OWNER/NAME`
+              ) -> Path:
+    "The folder of labelled photos `source` names."
+    if str(source).startswith('kaggle:'): return _unwrap(_kaggle_photos(str(source)[len('kaggle:'):]))
+    path = Path(source)
+    if path.suffix.lower() == '.zip' and path.is_file(): return _unwrap(extract_zip(path))
+    return _unwrap(path) if path.is_dir() else path
+
+def photo_source(path:str|Path, # a GroceryStoreDataset root, a folder `read_labelled` reads, a .zip of either, `kaggle:OWNER/NAME`
                  families:set[str], # the families a model can answer (for a GroceryStoreDataset's labels)
                 ) -> list[tuple[Path, str]]:
     "(photo, label) of each labelled photo in `path`: a GroceryStoreDataset's train and val, or `read_labelled`'s."
+    path = photo_root(path)
     return read_grocery(path, families) if is_grocery(path) else read_labelled(path)
+
+# %% ../nbs/03a_shops.ipynb #d498c467
+# in `[data] photos` and `train --photos`: the GroceryStoreDataset that `download` brings
+GROCERY_SOURCE = 'grocery'
+
+def asked_sources(photos:list|str|Path|None=None, # added to the setting's: folders, zips, `kaggle:OWNER/NAME`, `grocery`
+                  setting:str|None=None, # comma-separated sources; default: `[data] photos`
+                 ) -> list[str]:
+    "The photo sources asked for: `setting`'s, then `photos`; `none` drops those before it."
+    toks = [t.strip() for t in ifnone(setting, settings().data.photos).split(',') if t.strip()]
+    toks += [str(p) for p in ([photos] if isinstance(photos, (str, Path)) else photos or [])]
+    if nones := [i for i, t in enumerate(toks) if t.lower() == 'none']: toks = toks[nones[-1] + 1:]
+    return list(dict.fromkeys(toks))
+
+def photo_sources(photos:list|str|Path|None=None, # added to the setting's (`asked_sources`)
+                  setting:str|None=None, # comma-separated sources; default: `[data] photos`
+                 ) -> list[str|Path]:
+    "The photo sources a run learns from: `grocery` where `download` brought it, else a line saying it did not."
+    out = []
+    for t in asked_sources(photos, setting):
+        if t.lower() != GROCERY_SOURCE: out.append(t if t.startswith('kaggle:') else Path(t))
+        elif root := cached_grocery(): out.append(root)
+        else: print(f"No shop photos from the GroceryStoreDataset: it is not in {_cache().parent.absolute()} "
+                    "(`produce-classifier download` gets it; `--photos none` trains on Fruits-360 alone without "
+                    "this line).", flush=True)
+    return out
+
+def credit(source:str|Path) -> dict:
+    "What a model says of a photo source that trained it: its name, and licence, citation and address where known."
+    if str(source).startswith('kaggle:'):
+        h = str(source)[len('kaggle:'):]
+        return dict(name=h, url=f"https://www.kaggle.com/datasets/{h.split('/versions/')[0]}")
+    root = photo_root(source)
+    if is_grocery(root): return dict(GROCERY, commit=settings().data.grocery_commit)
+    return dict(name=root.name, path=str(root.absolute()))
+
+def test_split(source:str|Path, # a photo source
+               families:set[str], # the families a model can answer
+              ) -> list[tuple[Path, str]]:
+    "The photos of `source`'s test split (a GroceryStoreDataset's, where it has one): to measure, never to train."
+    root = photo_root(source) if not str(source).startswith('kaggle:') else None
+    if root is None or not is_grocery(root) or not (root/'dataset'/'test.txt').is_file(): return []
+    return read_grocery(root, families, splits=('test',))

@@ -16,12 +16,13 @@ from fastcore.basics import ifnone
 from .settings import UserError, settings
 from .core import (NOT_PRODUCE, UNKNOWN_PRODUCE, atomic_dir, atomic_file, best_family, display_name, family,
                                      file_sha256, save_figure, write_json, write_text)
-from .data import (dataset_name, get_dls, image_files, image_size, make_synthetic, normalize_of,
+from .data import (FRUITS360, dataset_name, get_dls, image_files, image_size, make_synthetic, normalize_of,
                                      test_dl)
 from .calibration import (ZOOM, OutlierExposure, calibrate, non_produce_batch,
                                             threshold_curve)
 from .model import FamilyPrior, LearnerAnswers, imagenet_classifier, make_learner
-from .shops import photo_source
+from .shops import credit, photo_source, photo_sources, test_split
+from .photos import _classify, photo_metrics
 from fastai.vision.all import (Callback, CancelFitException, valley, CSVLogger, ProgressCallback,
                                noop, Learner, save_model, set_seed)
 from fastcore.basics import groupby
@@ -228,7 +229,7 @@ def save_examples(root:str|Path, dest:str|Path, vocab:list[str], n:int=2, seed:i
                         seed=seed).filter(lambda f: f.parent.name in vocab)
     # an example the page offers is one the model answers: a "Try one" that says "not sure" reads as a broken demo
     if named: files = _preferred(files, named(files), n)
-    firsts = {family(l): Path(f) for f, l in reversed(photos or []) if family(l) != NOT_PRODUCE}
+    firsts = {family(l): Path(f) for f, l in reversed(photos or []) if family(l) not in (NOT_PRODUCE, UNKNOWN_PRODUCE)}
     with atomic_dir(dest) as tmp:
         for f in files: shutil.copyfile(f, tmp/f"{f.parent.name}_{f.name}")
         if firsts: (tmp/'photos').mkdir()
@@ -338,17 +339,21 @@ def fit_head(learn:Learner,
     return loss
 
 # %% ../nbs/06_train.ipynb #42278682
-def photo_set(folders:list, # folders of labelled photos (`read_labelled`) or GroceryStoreDataset roots
+def photo_set(folders:list, # photo sources: folders of labelled photos (`read_labelled`), GroceryStoreDataset roots, zips, `kaggle:OWNER/NAME`
               vocab:list[str],
               pct:float=0.2, # share of each family's photos in a fold
               seed:int=0) -> dict:
-    "The photos of `folders`, the classes each is right for, and each one's fold."
+    "The photos of `folders`, the classes each is right for, each one's fold, and the credit of each source."
     folders = [folders] if isinstance(folders, (str, Path)) else list(folders)
-    items = [it for d in folders for it in photo_source(d, {family(v) for v in vocab})]
+    fams = {family(v) for v in vocab}
+    got, tests = [photo_source(d, fams) for d in folders], [test_split(d, fams) for d in folders]
+    items = [it for g in got for it in g]
     labels = [l for _, l in items]
-    return dict(folders=[str(Path(d).absolute()) for d in folders], items=items,
-                targets=photo_targets(labels, vocab),
-                folds=photo_folds(labels, max(2, round(1 / pct)), seed))
+    return dict(folders=[str(d) if str(d).startswith('kaggle:') else str(Path(d).absolute()) for d in folders],
+                items=items, targets=photo_targets(labels, vocab),
+                folds=photo_folds(labels, max(2, round(1 / pct)), seed),
+                sources=[dict(credit(d), photos=len(g)) for d, g in zip(folders, got)],
+                test=[it for t in tests for it in t], test_from=[credit(d)['name'] for d, t in zip(folders, tests) if t])
 
 def _model_key(model:nn.Module) -> str:
     "A digest of `model`'s weights: features computed with them can be reused."
@@ -609,9 +614,9 @@ def _wise_ft(learn:Learner, alpha:float, state:dict):
     state['best_metrics'] = dict(state.get('best_metrics', {}), valid_loss=valid_loss, accuracy=acc)
 
 # %% ../nbs/06_train.ipynb #850a9b81
-def _provenance(seen:dict, weight:float, folders:list) -> dict:
+def _provenance(seen:dict, weight:float, shots:dict) -> dict:
     "What `model.json` says of the photos that trained the model."
-    return dict(folders=folders, weight=weight,
+    return dict(folders=shots['folders'], sources=shots['sources'], weight=weight,
                 trained=dict(Counter(family(u['label']) for u in seen['used'])),
                 unreadable=seen['unreadable'],
                 files=[{k: u[k] for k in ('sha256', 'label', 'fold')} for u in seen['used']])
@@ -626,12 +631,28 @@ def _photo_report(learn:Learner, cal:dict, seen:dict, shots:dict, zoom:float, we
     print(f"Photos: trained on {pm['n_photos']}; each answered by a head fitted without its fold ({pm['folds']} "
           f"folds): family accuracy {pm['family_accuracy']:.1%}, answered {pm['answered']:.1%} at "
           f"{pm['photo_threshold']:.2f}", flush=True)
-    return cal, dict(photos=_provenance(seen, weight, shots['folders']), photo_metrics=pm)
+    return cal, dict(photos=_provenance(seen, weight, shots), photo_metrics=pm)
+
+def _photo_test(la:LearnerAnswers, shots:dict|None) -> dict:
+    "The answers on the photo sources' test splits (never trained on), as the app gives them; printed in a line."
+    if not shots or not shots['test']: return {}
+    rows, _ = _classify(la, shots['test'], None)
+    other = [r for r in rows if r['family'] in (NOT_PRODUCE, UNKNOWN_PRODUCE)]
+    known = [r for r in rows if r not in other]  # produce of a family the model knows: it should name it
+    if not known: return {}
+    m = dict(photo_metrics(known), sources=shots['test_from'], others=len(other),
+             others_refused=float(np.mean([r['answer'] is None for r in other])) if other else None)
+    print(f"Shop photos' test split ({', '.join(m['sources'])}, other visits, never trained on): family accuracy "
+          f"{m['family_accuracy']:.1%} of {m['n_photos']} photos of produce it knows, answered {m['answered']:.1%}, "
+          f"{m['accuracy_answered']:.1%} of them right; {m['others_refused'] or 0:.1%} of {m['others']} other "
+          f"things refused", flush=True)
+    return dict(photo_test=m)
 
 def _dataset(root:Path, cfgd) -> dict:
-    "What `model.json` says of the dataset `root`: its name, where it was, and Kaggle's version of Fruits-360."
+    "What `model.json` says of the dataset `root`: its name, where it was, its credit, and Kaggle's version of Fruits-360."
     name = dataset_name(root)
-    kaggle = dict(kaggle_handle=cfgd.kaggle_handle, kaggle_version=cfgd.kaggle_version) if name == 'Fruits-360' else {}
+    kaggle = dict(FRUITS360, kaggle_handle=cfgd.kaggle_handle,
+                  kaggle_version=cfgd.kaggle_version) if name == 'Fruits-360' else {}
     return dict(name=name, root=str(Path(root).absolute()), **kaggle)
 
 def _names_right(la:LearnerAnswers, files:list, bs:int=64) -> list[bool]:
@@ -655,14 +676,17 @@ def _finish(learn:Learner, root:Path, a:dict, state:dict, out:Path, fit_seconds:
     if shots: cal, info = _photo_report(learn, cal, seen, shots, zoom, photo_weight)
     metrics = dict(**state.get('best_metrics', {}), test_loss=float(test_loss), test_accuracy=float(test_acc),
                    n_test=len(tdl.items))
+    la = _answers(learn, cal, zoom)
+    info.update(_photo_test(la, shots))
+    data = _dataset(root, cfgd)
     export(learn, out, dict(calibration=cal, lr=ifnone(state['lr'], GENTLE_LR if a['wise'] else None),
                             **{k: a[k] for k in ('arch', 'pretrained', 'seed', 'epochs', 'freeze_epochs', 'finetune',
                                                  'wise', 'prior', 'composite_p')},
                             class_counts=_class_counts(dls), metrics=metrics, fit_seconds=round(fit_seconds, 2),
-                            dataset=_dataset(root, cfgd), **info))
+                            dataset=data, datasets=[data, *(shots['sources'] if shots else [])], **info))
     shown = [(u['file'], u['label']) for u in seen['used']] if shots else None  # real photos, for the app
     save_examples(root, out.parent/'examples', list(dls.vocab), seed=a['seed'], photos=shown,
-                  named=partial(_names_right, _answers(learn, cal, zoom)))
+                  named=partial(_names_right, la))
 
 # %% ../nbs/06_train.ipynb #253fe412
 def train(root:str|Path, # dataset root holding `Training/` and `Test/`
@@ -684,7 +708,7 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
           wise:float|None=None, # WiSE-FT share after the probe (0: the probe alone); default: `[train] wise`
           prior:float|None=None, # weight of the ImageNet family prior (0: none); default: `[train] prior`
           composite_p:float|None=None, # share made into composites; default: `[train] composite_p`, or 0
-          photos:list|str|Path|None=None, # folders of labelled real photos the head also learns from
+          photos:list|str|Path|None=None, # photo sources added to `[data] photos`: folders, zips, `kaggle:OWNER/NAME`, `grocery`; `none` drops those before it
           photo_weight:float|None=None, # the photos' loss weight; default: `[train] photo_weight`
           **kwargs, # passed to `get_dls`: `classes`, `max_per_class`, `valid_pct`, `num_workers`
          ) -> Learner:
@@ -696,7 +720,8 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
     learn = _learner(root, a, bs, out, progress, **kwargs)
     # photos read and their labels checked before training: a typo is one sentence now, not after an hour
     pct = ifnone(kwargs.get('valid_pct'), settings().data.valid_pct)
-    shots = photo_set(photos, list(learn.dls.vocab), pct, a['seed']) if photos else None
+    sources = photo_sources(photos)
+    shots = photo_set(sources, list(learn.dls.vocab), pct, a['seed']) if sources else None
     if state is None:
         ckpt.mkdir(parents=True, exist_ok=True)
         if lr is None and not _head_only(a):
@@ -728,8 +753,9 @@ def demo(data:str|Path='data/synthetic', # where to make (or reuse) the syntheti
     seed = ifnone(seed, settings().train.seed)
     root = make_synthetic(Path(data), n_train=n_train, n_test=n_test, seed=seed)
     # a learning rate known to suit this data: skipping lr_find saves a minute on a CPU
+    # synthetic produce learns nothing from shop photos
     return train(root,
-                 **{**dict(arch='resnet18', size=64, bs=32, lr=3e-3, pretrained=False), **kwargs},
+                 **{**dict(arch='resnet18', size=64, bs=32, lr=3e-3, pretrained=False, photos='none'), **kwargs},
                  epochs=epochs, seed=seed, out=out)
 
 def tiny_model(n_train:int=16, # synthetic training images per class

@@ -61,7 +61,8 @@ def sample_model(sample, tmp_path_factory):
     "A small model trained from scratch on the real sample (14 classes), with its examples beside it."
     from produce_classifier.train import train
     out = tmp_path_factory.mktemp('sample_model')/'model.pkl'
-    train(sample, arch='resnet18', size=64, bs=32, epochs=6, lr=3e-3, pretrained=False, out=out, progress=False)
+    train(sample, arch='resnet18', size=64, bs=32, epochs=6, lr=3e-3, pretrained=False, out=out, progress=False,
+          photos='none')
     return out
 
 @pytest.fixture(scope='session')

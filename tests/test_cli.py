@@ -15,10 +15,10 @@ def test_version_and_help():
     assert r.returncode == 0 and listed == commands, listed  # every command, in the order of the pipeline
     for c in commands: assert cli(c, '--help').returncode == 0, c
     t = cli('train', '--help').stdout
-    assert "`[train] arch` ('resnet34')" in t and '--no-pretrained' in t and '--photos DIR' in t  # flags from `train`'s signature
+    assert "`[train] arch` ('resnet34')" in t and '--no-pretrained' in t and '--photos SOURCE' in t  # flags from `train`'s signature
 
 def test_download_prints_the_root(synth):
-    r = cli('download', '--data', synth)
+    r = cli('download', '--data', synth, '--photos', 'none')  # the shop photos: tests/test_shops.py
     assert (r.returncode, r.stdout.strip()) == (0, str(synth.resolve()))
 
 @pytest.mark.parametrize('bad, says', [('no/such/dir', 'does not exist'), ('settings.ini', 'is a file but not a .zip')])

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA d
 
 def test_trains_on_the_gpu_and_the_model_answers_on_cpu_and_gpu_alike(synth, tmp_path):
     out = tmp_path/'model.pkl'
-    learn = train(synth, arch='resnet18', size=64, bs=16, epochs=8, lr=3e-3, pretrained=False, out=out, progress=False)
+    learn = train(synth, arch='resnet18', size=64, bs=16, epochs=8, lr=3e-3, pretrained=False, out=out, progress=False, photos='none')
     assert learn.dls.device.type == 'cuda' and learn.dls.num_workers > 0  # batch transforms on the GPU, images decoded by loader processes
     info = json.loads(out.with_suffix('.json').read_text())
     assert info['metrics']['test_accuracy'] >= 0.8  # held-out Test images

@@ -30,7 +30,7 @@ def loop(tmp_path_factory):
     report = monitor(tmp/'logs', tmp/'monitor', old)
     r = subprocess.run(['produce-classifier', 'train', '--data', root, '--photos', tmp/'logs'/'flagged', '--out', tmp/'new'/'model.pkl',
                         '--arch', 'resnet18', '--size', '64', '--bs', '16', '--lr', '3e-3', '--no-pretrained', '--epochs', '6', '--seed', '42'],
-                       capture_output=True, text=True, timeout=900)
+                       capture_output=True, text=True, timeout=900, cwd=tmp)  # a [data] dir with no download: the flagged photos alone
     assert r.returncode == 0, r.stderr
     return dict(tmp=tmp, old=old, new=tmp/'new'/'model.pkl', unseen=unseen, said=said, report=report, out=r.stdout)
 

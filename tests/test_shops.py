@@ -77,3 +77,105 @@ def test_a_grocery_root_is_a_photo_folder_for_training(sample):
     assert len(labels) == 2936 and not any('/test/' in str(f) for f, _ in shots['items'])  # never the test split
     known = [i for i, l in enumerate(labels) if l not in (NOT_PRODUCE, UNKNOWN_PRODUCE)]
     assert known and shots['targets'][known].any(1).all() and not shots['targets'][[i for i in range(len(labels)) if i not in known]].any()
+
+def _settings(d, **data):
+    "A settings.ini in `d` whose [data] section holds `data`."
+    (d/'settings.ini').write_text('[data]\n' + ''.join(f'{k} = {v}\n' for k, v in data.items()))
+
+def test_download_brings_fruits360_and_the_shop_photos(site, synth, tmp_path):
+    from test_cli import cli
+    _settings(tmp_path, grocery_url=f'{site}/{COMMIT}.zip')
+    r = cli('download', '--data', synth, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split('\n')[:2] == [str(synth.resolve()), str(tmp_path/'data'/f'GroceryStoreDataset-{COMMIT[:12]}')]
+    assert labels_sha256(tmp_path/'data'/f'GroceryStoreDataset-{COMMIT[:12]}') == settings().data.grocery_sha256
+    _settings(tmp_path, grocery_url='http://127.0.0.1:9/gone.zip')  # cached: found again without the server
+    assert cli('download', '--data', synth, cwd=tmp_path).stdout == r.stdout
+
+def test_download_without_the_network_is_one_sentence_and_none_skips_the_photos(synth, tmp_path):
+    from test_cli import cli
+    _settings(tmp_path, grocery_url='http://127.0.0.1:9/gone.zip')
+    r = cli('download', '--data', synth, cwd=tmp_path)
+    assert (r.returncode, r.stdout.strip()) == (1, str(synth.resolve()))  # Fruits-360 is there; the photos are not
+    assert r.stderr.startswith('error: The GroceryStoreDataset is not in') and 'Fruits-360 is ready' in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not list((tmp_path/'data').glob('*'))  # nothing half-written
+    r = cli('download', '--data', synth, '--photos', 'none', cwd=tmp_path)
+    assert (r.returncode, r.stdout.strip()) == (0, str(synth.resolve()))
+
+@pytest.fixture(scope='module')
+def shop_grocery(tmp_path_factory):
+    "A working directory whose [data] dir holds a GroceryStoreDataset of synthetic shop photos (train, val and a test split) where `download` puts it."
+    from produce_classifier.calibration import make_non_produce
+    from produce_classifier.data import SYNTH_CLASSES, make_shop_photos
+    cwd = tmp_path_factory.mktemp('cwd'); _settings(cwd, grocery_sha256='')  # made here, so not the pinned labels
+    d = cwd/'data'/f'GroceryStoreDataset-{COMMIT[:12]}'/'dataset'
+    fams = sorted({family(c) for c in SYNTH_CLASSES}); lines = {}
+    rows = [(f, i, f'Fruit/{f}') for i, f in enumerate(fams)] + [('Oat-Milk', len(fams), 'Packages/Milk/Oat-Milk')]
+    for split, n, seed in (('train', 10, 1), ('val', 2, 3), ('test', 6, 2)):
+        shop = make_shop_photos(cwd/f'shop-{split}', n=n, seed=seed)
+        packs = make_non_produce(cwd/f'packs-{split}', n=n, size=240, seed=seed)
+        for name, i, sub in rows:
+            (d/split/sub).mkdir(parents=True)
+            for j, f in enumerate(sorted((shop/name).iterdir() if name in fams else packs.iterdir())):
+                (d/split/sub/f'{name}_{j:03d}.jpg').write_bytes(f.read_bytes())
+                lines.setdefault(split, []).append(f'{split}/{sub}/{name}_{j:03d}.jpg, {i}, {i}\n')
+        (d/f'{split}.txt').write_text(''.join(lines[split]))
+    (d/'classes.csv').write_text('Class Name (str),Class ID (int),Coarse Class Name (str),Coarse Class ID (int),Iconic Image Path (str),Product Description Path (str)\n'
+                                 + ''.join(f'{n},{i},{n},{i},,\n' for n, i, _ in rows))
+    return cwd
+
+def test_train_learns_the_downloaded_shop_photos_by_default_and_credits_them(shop_grocery):
+    "No photo flag: the GroceryStoreDataset `download` brought trains the model, its test split is measured (never trained on), and the model, its card and its page credit it."
+    import json
+    from test_cli import cli
+    from produce_classifier.app import _description
+    from produce_classifier.hub import model_card
+    from produce_classifier.photos import evaluate_photos
+    from produce_classifier.core import file_sha256
+    from produce_classifier.train import tiny_model
+    root, old = tiny_model()
+    out = shop_grocery/'models'/'model.pkl'
+    r = cli('train', '--data', root, '--out', out, '--arch', 'resnet18', '--size', '64', '--bs', '16', '--lr', '3e-3',
+            '--no-pretrained', '--epochs', '6', '--seed', '42', cwd=shop_grocery)
+    assert r.returncode == 0, r.stderr
+    info = json.loads(out.with_suffix('.json').read_text())
+    assert [d['name'] for d in info['datasets']] == ['synthetic', 'GroceryStoreDataset']
+    shops = info['datasets'][1]
+    assert (shops['licence'], shops['photos']) == ('MIT', 9 * 12) and 'Klasson' in shops['citation']
+    assert sum(info['photos']['trained'].values()) == 9 * 12
+    tested = {file_sha256(f) for f in (shop_grocery/'data').rglob('test/**/*.jpg')}
+    assert len(tested) == 54 and not tested & {f['sha256'] for f in info['photos']['files']}  # never trained on
+    t = info['photo_test']  # 6 test photos of each of 8 families, and 6 packaged goods
+    assert (t['n_photos'], t['others'], t['sources']) == (48, 6, ['GroceryStoreDataset'])
+    # shop photos it never saw: named better than by the same network's recipe without them
+    test = shop_grocery/'shop-test'
+    before = evaluate_photos(test, old, out=shop_grocery/'r-old')['family_accuracy']
+    assert t['family_accuracy'] >= before + 0.1, (before, t['family_accuracy'])
+    assert "Shop photos' test split (GroceryStoreDataset" in r.stdout
+    card = model_card(out.parent, 'me/produce')
+    assert 'synthetic produce and 108 shop photos (GroceryStoreDataset)' in card and 'Klasson' in card and 'MIT' in card
+    assert 'On the test split of GroceryStoreDataset (48 photos' in card
+    page = _description(info['vocab'], info)
+    assert '(GroceryStoreDataset)' in page and f"named the family of {t['family_accuracy']:.0%}" in page
+
+def test_photos_none_trains_on_fruits360_alone(shop_grocery, synth):
+    from produce_classifier.shops import photo_sources
+    from fastcore.xtras import working_directory
+    with working_directory(shop_grocery):
+        assert photo_sources('none') == [] and [p.name for p in photo_sources()] == [f'GroceryStoreDataset-{COMMIT[:12]}']
+
+def test_a_kaggle_dataset_of_photos_is_a_source_and_offline_is_one_sentence(tmp_path, monkeypatch):
+    "`kaggle:OWNER/NAME` is read through kagglehub's download (here a stand-in that returns a folder, as its cache does)."
+    import kagglehub
+    from PIL import Image
+    from produce_classifier.shops import credit, photo_source
+    got = tmp_path/'cache'/'datasets'/'someone'/'shop-fruit'/'versions'/'3'/'shop-fruit'
+    for fam in ('Apple', 'Banana'):
+        (got/fam).mkdir(parents=True); Image.new('RGB', (64, 64), 'red').save(got/fam/'1.jpg')
+    monkeypatch.setattr(kagglehub, 'dataset_download', lambda handle, **k: str(got.parent))  # the version folder, holding one folder
+    assert [l for _, l in photo_source('kaggle:someone/shop-fruit', {'Apple'})] == ['Apple', 'Banana']
+    assert credit('kaggle:someone/shop-fruit')['url'] == 'https://www.kaggle.com/datasets/someone/shop-fruit'
+    def offline(handle, **k): raise ConnectionError('Failed to resolve www.kaggle.com')
+    monkeypatch.setattr(kagglehub, 'dataset_download', offline)
+    with pytest.raises(UserError, match=r"^Could not get the Kaggle dataset someone/shop-fruit \(Failed to resolve www.kaggle.com\): connect"):
+        photo_source('kaggle:someone/shop-fruit', {'Apple'})

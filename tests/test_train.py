@@ -121,7 +121,8 @@ def test_pretrained_default_keeps_imagenet_and_learns_the_produce(sample, imagen
     import timm
     from produce_classifier.model import FamilyPrior
     out = tmp_path/'model.pkl'
-    learn = train(sample, arch=imagenet_weights, size=64, max_per_class=10, epochs=2, bs=16, out=out, progress=False, num_workers=0)
+    learn = train(sample, arch=imagenet_weights, size=64, max_per_class=10, epochs=2, bs=16, out=out, progress=False, num_workers=0,
+                  photos='none')
     info = json.loads(out.with_suffix('.json').read_text())
     assert info['pretrained'] and not info['finetune'] and info['wise'] == 0.5 and info['lr'] == GENTLE_LR and info['prior'] == 0.5
     assert info['metrics']['test_accuracy'] >= 0.8, info['metrics']  # 15 unseen Test images of each of 14 classes
