@@ -550,6 +550,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                           'produce_classifier.train._save': ('train.html#_save', 'produce_classifier/train.py'),
                                           'produce_classifier.train._saved_state': ( 'train.html#_saved_state',
                                                                                      'produce_classifier/train.py'),
+                                          'produce_classifier.train._studio_families': ( 'train.html#_studio_families',
+                                                                                         'produce_classifier/train.py'),
                                           'produce_classifier.train._studio_features': ( 'train.html#_studio_features',
                                                                                          'produce_classifier/train.py'),
                                           'produce_classifier.train._tiny_key': ('train.html#_tiny_key', 'produce_classifier/train.py'),

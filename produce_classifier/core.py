@@ -300,6 +300,10 @@ def _calibrate(self:Answers, info:dict):
     # answered less than `[app] target_accuracy` right (photos from other shops fare worse than its own)
     at = curve_threshold(cal['photo_curve'], app.target_accuracy) if cal.get('photo_curve') else 0
     self.photo_threshold = max(self.threshold, cal.get('photo_threshold', app.photo_threshold), at)
+    # ...and for a photo answered with a family it knows only from studio frames (none of its shop photos), higher
+    # still: where held-out shop photos it named such a family were refused (`calibrate_photos`)
+    self.shop_families = set(cal.get('shop_families', []))
+    self.studio_photo_threshold = max(self.photo_threshold, cal.get('studio_photo_threshold', 0))
     self.energy_floor = cal.get('energy_floor')  # below it a photo is unlike what the model learned
     # the same, for views seen at `zoom` x the input size
     self.zoomed_floor = cal.get('zoomed_energy_floor')
@@ -409,9 +413,11 @@ def verdicts(self:Answers, xs:list, p:np.ndarray, e:np.ndarray, # loaded images 
     big = [x.ndim == 4 and len(x) > 1 or x.shape[-1] > self.size for x in xs]
     thresholds = [ifnone(threshold, self.photo_threshold if b else self.threshold) for b in big]
     out = []
-    for t, th, f, row in zip(self._top(p, k), thresholds, familiar, p):
+    for t, th, f, row, b in zip(self._top(p, k), thresholds, familiar, p, big):
         fams = family_sums(row, self.vocab_families)
         v = verdict(t, th, bool(f), fams[0])
+        if v['family'] and b and threshold is None and self.shop_families and v['family'] not in self.shop_families:
+            v = verdict(t, self.studio_photo_threshold, bool(f), fams[0])  # a family it has seen only in studio frames
         lead = v['family'] or fams[0][0]
         names = [(n, float(q)) for n, f, q in zip(self.vocab_names, self.vocab_families, row)
                  if f == lead]

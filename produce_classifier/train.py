@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from fastcore.basics import ifnone
 from .settings import UserError, settings
 from .core import (NOT_PRODUCE, UNKNOWN_PRODUCE, atomic_dir, atomic_file, best_family, display_name, family,
+                                     family_sums,
                                      file_sha256, save_figure, write_json, write_text)
 from .data import (FRUITS360, dataset_name, get_dls, image_files, image_size, make_synthetic, normalize_of,
                                      test_dl)
@@ -32,9 +33,9 @@ from fastprogress.fastprogress import format_time
 import produce_classifier
 
 # %% auto #0
-__all__ = ['GENTLE_LR', 'fit_probe', 'wise_ft', 'save_checkpoint', 'Checkpoint', 'History', 'print_row', 'LineProgress', 'export',
-           'save_examples', 'photo_targets', 'photo_folds', 'head_inputs', 'fit_head', 'photo_set', 'learn_photos',
-           'calibrate_photos', 'train', 'demo', 'tiny_model']
+__all__ = ['SHOP_PHOTOS', 'GENTLE_LR', 'fit_probe', 'wise_ft', 'save_checkpoint', 'Checkpoint', 'History', 'print_row',
+           'LineProgress', 'export', 'save_examples', 'photo_targets', 'photo_folds', 'head_inputs', 'fit_head',
+           'photo_set', 'learn_photos', 'calibrate_photos', 'train', 'demo', 'tiny_model']
 
 # %% ../nbs/06_train.ipynb #f5bec4b6
 def _pooled(body:nn.Module, x:torch.Tensor) -> torch.Tensor:
@@ -462,6 +463,22 @@ def learn_photos(learn:Learner, shots:dict, # `photo_set`
     return dict(used=used, unreadable=bad, loss=loss, logits=logits, sides=sides)
 
 # %% ../nbs/06_train.ipynb #891bef7a
+# a family with at least this many shop photos is answered at the photo threshold; the others only above a stricter one
+SHOP_PHOTOS = 10
+
+def _studio_families(p:np.ndarray, # held-out photos' probabilities (each answered by a head that never saw it)
+                     fams:list[str], # their labels' families
+                     familiar:list[bool], # whether each is above the energy floor
+                     vocab_families:list[str]) -> dict:
+    "The families of the photos (`shop_families`), and the threshold above which a photo may be named another one."
+    n = Counter(fams)
+    shop = sorted(f for f in n if n[f] >= SHOP_PHOTOS and f not in (NOT_PRODUCE, UNKNOWN_PRODUCE))
+    # every photo named a family outside `shop` is named wrongly: such an answer is given only when the model is surer
+    # than on 99% of those held-out mistakes
+    named = [family_sums(row, vocab_families)[0] for row in p]
+    out = [q for (f, q), ok in zip(named, familiar) if ok and f not in shop]
+    return dict(shop_families=shop, studio_photo_threshold=float(np.quantile(out, 0.99)) if out else 0.)
+
 def calibrate_photos(learn:Learner, cal:dict, # `calibrate`'s studio calibration of `learn`
                      seen:dict, # `learn_photos`: each photo's logits from a head that never saw it
                      zoom:float=ZOOM) -> tuple[dict, dict]:
@@ -475,6 +492,7 @@ def calibrate_photos(learn:Learner, cal:dict, # `calibrate`'s studio calibration
     la._calibrate(dict(calibration=cal))
     fams, familiar = [family(u['label']) for u in seen['used']], [ei >= la.floor(s) for ei,
                                                                   s in zip(e, seen['sides'])]
+    cal.update(_studio_families(p, fams, familiar, la.vocab_families))
     cal['photo_curve'] = curve = threshold_curve(la._top(p, la._k(None)), familiar, fams)
     la._calibrate(dict(calibration=cal))  # the photo threshold the app will use
     at = next((r for r in curve if r['threshold'] >= la.photo_threshold), curve[-1])
