@@ -4,7 +4,7 @@
 
 # %% ../nbs/03a_shops.ipynb #728c1958
 from __future__ import annotations
-import csv, hashlib, os, shutil, tempfile, urllib.error, urllib.request
+import csv, hashlib, os, shutil, sys, tempfile, urllib.error, urllib.request
 from pathlib import Path
 from fastcore.basics import ifnone
 from .settings import UserError, settings
@@ -222,7 +222,7 @@ def photo_sources(photos:list|str|Path|None=None, # added to the setting's (`ask
         elif root := cached_grocery(): out.append(root)
         else: print(f"No shop photos from the GroceryStoreDataset: it is not in {_cache().parent.absolute()} "
                     "(`produce-classifier download` gets it; `--photos none` trains on Fruits-360 alone without "
-                    "this line).", flush=True)
+                    "this line).", file=sys.stderr, flush=True)  # a notice: stdout is the run's own lines
     return out
 
 def credit(source:str|Path) -> dict:
