@@ -66,7 +66,7 @@ def _card_photos(info:dict) -> list[str]:
            "sha256 of each is in `model.json` (`photos.files`).", '', '| family | photos |',
            '|---|---|',
            *[f"| {f} | {n} |" for f, n in sorted(p['trained'].items())]]
-    if pm.get('n_photos'):
+    if pm.get('family_accuracy') is not None:
         out += ['', f"Each answered by a head fitted without its fold ({pm['folds']} folds), as "
                 f"the app answers: right family {pm['family_accuracy']:.1%}, answered "
                 f"{pm['answered']:.1%} at the photo threshold {pm['photo_threshold']:.2f}."]

@@ -497,8 +497,10 @@ def calibrate_photos(learn:Learner, cal:dict, # `calibrate`'s studio calibration
     la._calibrate(dict(calibration=cal))  # the photo threshold the app will use
     at = next((r for r in curve if r['threshold'] >= la.photo_threshold), curve[-1])
     guess = [best_family(row, la.vocab_families) for row in p]
-    return cal, dict(n_photos=len(fams), folds=len({u['fold'] for u in seen['used']}),
-                     family_accuracy=float(np.mean([g == f for g, f in zip(guess, fams)])),
+    # a family is named rightly only for produce of a family it knows: packaged goods and other produce are refused or wrong
+    named = [g == f for g, f in zip(guess, fams) if f not in (NOT_PRODUCE, UNKNOWN_PRODUCE)]
+    return cal, dict(n_photos=len(fams), folds=len({u['fold'] for u in seen['used']}), n_known=len(named),
+                     family_accuracy=float(np.mean(named)) if named else None,
                      photo_threshold=at['threshold'], answered=at['answered'] / len(fams),
                      accuracy_answered=at['right'] / at['answered'] if at['answered'] else None)
 
@@ -647,7 +649,8 @@ def _photo_report(learn:Learner, cal:dict, seen:dict, shots:dict, zoom:float, we
         names = ', '.join(Path(b).name for b in bad[:10]) + (' ...' if len(bad) > 10 else '')
         print(f"Skipped {len(bad)} photos that could not be opened: {names}", flush=True)
     print(f"Photos: trained on {pm['n_photos']}; each answered by a head fitted without its fold ({pm['folds']} "
-          f"folds): family accuracy {pm['family_accuracy']:.1%}, answered {pm['answered']:.1%} at "
+          f"folds): family accuracy {pm['family_accuracy'] or 0:.1%} of the {pm['n_known']} of produce it knows, "
+          f"answered {pm['answered']:.1%} of all at "
           f"{pm['photo_threshold']:.2f}", flush=True)
     return cal, dict(photos=_provenance(seen, weight, shots), photo_metrics=pm)
 
