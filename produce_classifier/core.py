@@ -19,11 +19,11 @@ except ImportError: pass
 
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'MAX_FULL_PIXELS', 'FREE_FULL_PIXELS', 'PIXELS_PER_BYTE', 'MIN_SIDE', 'MAX_ASPECT', 'FORMATS',
-           'NOT_PRODUCE', 'UNKNOWN_PRODUCE', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'IMAGENET_SURE', 'FLAT',
-           'SHOWN_SIDES', 'to_rgb', 'open_image', 'views', 'view_size', 'family', 'display_name', 'verdict', 'beside',
-           'family_sums', 'best_family', 'curve_threshold', 'sure_family', 'Answers', 'featureless', 'overlay',
-           'where_it_looked', 'file_sha256', 'is_offline', 'atomic_file', 'atomic_dir', 'write_text', 'write_json',
-           'save_figure', 'model_info']
+           'NOT_PRODUCE', 'UNKNOWN_PRODUCE', 'FAMILY_EXCEPTIONS', 'FAMILY_NAMES', 'FAMILIES_NAMED', 'IMAGENET_SURE',
+           'FLAT', 'SHOWN_SIDES', 'to_rgb', 'open_image', 'views', 'view_size', 'family', 'display_name', 'verdict',
+           'beside', 'family_sums', 'best_family', 'curve_threshold', 'sure_family', 'Answers', 'featureless',
+           'overlay', 'where_it_looked', 'file_sha256', 'is_offline', 'atomic_file', 'atomic_dir', 'write_text',
+           'write_json', 'save_figure', 'model_info']
 
 # %% ../nbs/01_core.ipynb #db24de06
 def to_rgb(img:Image.Image) -> Image.Image:
@@ -156,9 +156,13 @@ FAMILY_NAMES = {'Limes': 'Lime', 'Maracuja': 'Passion Fruit', 'Blackberrie': 'Bl
                 'Mangostan': 'Mangosteen',
                 'Pitahaya': 'Dragon Fruit', 'Kaki': 'Persimmon'}
 
+# a family's own name is its family: a photo labelled `Sweet Potato` or `Dragon Fruit` (a folder, a labels.csv row)
+FAMILIES_NAMED = {*FAMILY_EXCEPTIONS.values(), *FAMILY_NAMES.values()}
+
 def family(name:str) -> str:
     "The produce family of a Fruits-360 class name: `Apple Red 2` -> `Apple`, `Limes 1` -> `Lime`."
     name = re.sub(r'\s+\d+$', '', name.strip())
+    if name in FAMILIES_NAMED: return name
     for prefix, fam in FAMILY_EXCEPTIONS.items():
         if name == prefix or name.startswith(prefix + ' '): return fam
     first = name.split()[0]
@@ -168,6 +172,7 @@ def family(name:str) -> str:
 def display_name(name:str) -> str:
     "What people call the class `name`: its family, then its variety in brackets, without Fruits-360's number."
     words, fam = re.sub(r'\s+\d+$', '', name.strip()), family(name)
+    if words == fam: return fam
     prefix = next((p for p in FAMILY_EXCEPTIONS if words == p or words.startswith(p + ' ')),
                   words.split()[0])
     variety = words[len(prefix):].strip()

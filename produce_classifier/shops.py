@@ -139,8 +139,11 @@ def grocery_family(fine:str, # a fine class name of `classes.csv`
                   ) -> str:
     "The label of a GroceryStoreDataset class: a family of `families`, `Not produce` or `Unknown produce`."
     if packaged: return NOT_PRODUCE
-    for name in (GROCERY_RENAMES.get(fine), family(fine.replace('-', ' ')), GROCERY_RENAMES.get(coarse),
-                 family(coarse.replace('-', ' '))):
+    fine_name = fine.replace('-', ' ')
+    # the fine name when it is a family (Cantaloupe, Watermelon), else the coarse class, the kind of produce: a fine
+    # name's first word can be a colour that is also a fruit (Orange-Bell-Pepper is a Pepper)
+    for name in (GROCERY_RENAMES.get(fine), fine_name if family(fine_name) == fine_name else None,
+                 GROCERY_RENAMES.get(coarse), family(coarse.replace('-', ' ')), family(fine_name)):
         if name in families: return name
     return UNKNOWN_PRODUCE
 
