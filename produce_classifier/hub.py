@@ -69,7 +69,11 @@ def _card_photos(info:dict) -> list[str]:
     if pm.get('family_accuracy') is not None:
         out += ['', f"Each answered by a head fitted without its fold ({pm['folds']} folds), as "
                 f"the app answers: right family {pm['family_accuracy']:.1%}, answered "
-                f"{pm['answered']:.1%} at the photo threshold {pm['photo_threshold']:.2f}."]
+                f"{pm.get('folds_answered', pm['answered']):.1%} at the photo threshold {pm['photo_threshold']:.2f}."]
+        if pm.get('curve_from') == 'other visits':
+            out[-1] += (f" That threshold was set on the {pm['n_curve']} photos of other visits to the shops (the "
+                        f"val split), answered by a head that saw none of them: {pm['answered']:.1%} answered, "
+                        f"{pm['accuracy_answered'] or 0:.1%} of those right.")
     if t := info.get('photo_test'):
         out += ['', f"On the test split of {', '.join(t['sources'])} ({t['n_photos']} photos of produce it knows, "
                 "from other visits to the shops, never trained on), as the app answers: right family "

@@ -14,7 +14,7 @@ from .data import extract_zip, read_labelled
 # %% auto #0
 __all__ = ['GROCERY', 'LABEL_FILES', 'GROCERY_RENAMES', 'GROCERY_SOURCE', 'labels_sha256', 'is_grocery', 'check_grocery',
            'grocery_url', 'cached_grocery', 'get_grocery', 'grocery_family', 'grocery_classes', 'read_grocery',
-           'photo_root', 'photo_source', 'asked_sources', 'photo_sources', 'credit', 'test_split']
+           'photo_root', 'photo_source', 'asked_sources', 'photo_sources', 'credit', 'source_split']
 
 # %% ../nbs/03a_shops.ipynb #c86ddccb
 GROCERY = dict(name='GroceryStoreDataset', licence='MIT',
@@ -237,10 +237,11 @@ def credit(source:str|Path) -> dict:
     if is_grocery(root): return dict(GROCERY, commit=settings().data.grocery_commit)
     return dict(name=root.name, path=str(root.absolute()))
 
-def test_split(source:str|Path, # a photo source
-               families:set[str], # the families a model can answer
-              ) -> list[tuple[Path, str]]:
-    "The photos of `source`'s test split (a GroceryStoreDataset's, where it has one): to measure, never to train."
+def source_split(source:str|Path, # a photo source
+                 families:set[str], # the families a model can answer
+                 split:str='test', # 'test': to measure, never to train; 'val': photos from other visits than 'train'
+                ) -> list[tuple[Path, str]]:
+    "The photos of `source`'s `split` (a GroceryStoreDataset's, where it has one)."
     root = photo_root(source) if not str(source).startswith('kaggle:') else None
-    if root is None or not is_grocery(root) or not (root/'dataset'/'test.txt').is_file(): return []
-    return read_grocery(root, families, splits=('test',))
+    if root is None or not is_grocery(root) or not (root/'dataset'/f'{split}.txt').is_file(): return []
+    return read_grocery(root, families, splits=(split,))

@@ -80,6 +80,10 @@ def test_a_grocery_root_is_a_photo_folder_for_training(sample):
     assert len(labels) == 2936 and not any('/test/' in str(f) for f, _ in shots['items'])  # never the test split
     known = [i for i, l in enumerate(labels) if l not in (NOT_PRODUCE, UNKNOWN_PRODUCE)]
     assert known and shots['targets'][known].any(1).all() and not shots['targets'][[i for i in range(len(labels)) if i not in known]].any()
+    # the val split (other visits) is a fold of its own, and only it: the photo threshold is read from it
+    split = [f.relative_to(GROCERY/'dataset').parts[0] for f, _ in shots['items']]
+    assert shots['visits'] == 5 and {k for k, s in zip(shots['folds'], split) if s == 'val'} == {5}
+    assert {k for k, s in zip(shots['folds'], split) if s == 'train'} == set(range(5)) and split.count('val') == 296
 
 def _settings(d, **data):
     "A settings.ini in `d` whose [data] section holds `data`."
@@ -114,7 +118,7 @@ def shop_grocery(tmp_path_factory):
     d = cwd/'data'/f'GroceryStoreDataset-{COMMIT[:12]}'/'dataset'
     fams = sorted({family(c) for c in SYNTH_CLASSES}); lines = {}
     rows = [(f, i, f'Fruit/{f}') for i, f in enumerate(fams)] + [('Oat-Milk', len(fams), 'Packages/Milk/Oat-Milk')]
-    for split, n, seed in (('train', 10, 1), ('val', 2, 3), ('test', 6, 2)):
+    for split, n, seed in (('train', 10, 1), ('val', 6, 3), ('test', 6, 2)):  # val: enough photos of other visits to set the photo threshold
         shop = make_shop_photos(cwd/f'shop-{split}', n=n, seed=seed)
         packs = make_non_produce(cwd/f'packs-{split}', n=n, size=240, seed=seed)
         for name, i, sub in rows:
@@ -144,8 +148,12 @@ def test_train_learns_the_downloaded_shop_photos_by_default_and_credits_them(sho
     info = json.loads(out.with_suffix('.json').read_text())
     assert [d['name'] for d in info['datasets']] == ['synthetic', 'GroceryStoreDataset']
     shops = info['datasets'][1]
-    assert (shops['licence'], shops['photos']) == ('MIT', 9 * 12) and 'Klasson' in shops['citation']
-    assert sum(info['photos']['trained'].values()) == 9 * 12
+    assert (shops['licence'], shops['photos']) == ('MIT', 9 * 16) and 'Klasson' in shops['citation']
+    assert sum(info['photos']['trained'].values()) == 9 * 16
+    # the photo threshold was read from the val split's 54 photos, each answered by a head fitted without any of them
+    pm, val = info['photo_metrics'], {file_sha256(f) for f in (shop_grocery/'data').rglob('val/**/*.jpg')}
+    assert (pm['curve_from'], pm['n_curve'], info['calibration']['photo_curve'][0]['answered'] <= 54) == ('other visits', 54, True)
+    assert {f['fold'] for f in info['photos']['files'] if f['sha256'] in val} == {5} and len(val) == 54
     tested = {file_sha256(f) for f in (shop_grocery/'data').rglob('test/**/*.jpg')}
     assert len(tested) == 54 and not tested & {f['sha256'] for f in info['photos']['files']}  # never trained on
     t = info['photo_test']  # 6 test photos of each of 8 families, and 6 packaged goods
@@ -156,7 +164,8 @@ def test_train_learns_the_downloaded_shop_photos_by_default_and_credits_them(sho
     assert t['family_accuracy'] >= before + 0.1, (before, t['family_accuracy'])
     assert "Shop photos' test split (GroceryStoreDataset" in r.stdout
     card = model_card(out.parent, 'me/produce')
-    assert 'synthetic produce and 108 shop photos (GroceryStoreDataset)' in card and 'Klasson' in card and 'MIT' in card
+    assert 'synthetic produce and 144 shop photos (GroceryStoreDataset)' in card and 'Klasson' in card and 'MIT' in card
+    assert 'That threshold was set on the 54 photos of other visits to the shops' in card
     assert 'On the test split of GroceryStoreDataset (48 photos' in card
     page = _description(info['vocab'], info)
     assert '(GroceryStoreDataset)' in page and f"named the family of {t['family_accuracy']:.0%}" in page
