@@ -1,13 +1,15 @@
 """Shop photos learned by default: a model trained with the GroceryStoreDataset's train split, measured on photos of other visits.
 
-Per seed, one network (timm's tf_efficientnet_lite0 from ImageNet, offline from ../shared/weights; every class of
-../shared/fruits360-all, `--cap` per class, the library's defaults) and heads on it, in one run:
-- **Fruits-360 only**: `train --photos none`;
-- **with shop photos**: `train` with `../shared/grocery-store` standing in for the download. The val split (other visits
+Per seed, two networks from one probe (timm's tf_efficientnet_lite0 from ImageNet, offline from ../shared/weights; every
+class of ../shared/fruits360-all, `--cap` per class, the library's defaults) and heads on them, in one run:
+- **photos in network and head**: `train` with `../shared/grocery-store` standing in for the download (the default:
+  `[train] photo_batch` photos in each batch of the fine-tune after the probe, then in the head's fit). The val split (other visits
   to the shops than the train split) is cut in two halves, alternately within each class: a copy of the dataset whose
-  `val.txt` is half A and whose `test.txt` is half B. The library trains on train + A, reads the photo threshold from
+  `val.txt` is half A and whose `test.txt` is half B. The library fine-tunes the network with the train split, fits the head on train + A, reads the photo threshold from
   A's answers (a head fitted without A), and its own test-split report measures B, which it never saw;
 - the same model at the threshold every fold's answers would set (the rule before photos of other visits set it);
+- **Fruits-360 only**: the same probe fine-tuned on Fruits-360 alone (`--photos none`), and **photos in the head only**:
+  that network with the photos in its head's fit alone (`photo_batch 0`, the rule before), the fine-tunes' times beside;
 - `--swap`: A and B swapped (the same network, resumed), so every val photo is measured once.
 All are measured as the app answers (`Predictor`): family accuracy of the produce of a family the model knows, the
 share answered and right when answered, packaged goods and produce it does not know refused; and the Fruits-360 Test
@@ -58,39 +60,55 @@ def measure(model:Path, items:list, strict:bool=True, threshold:float|None=None)
                 n_packs=len(packs), n_unknown=len(unknown), test=info['metrics']['test_accuracy'],
                 folds=info.get('photo_metrics'), photo_threshold=pred.photo_threshold)
 
-def run(a, seed:int, tmp:Path) -> tuple[dict, list[dict]]:
-    "The arms of `seed`: the photo arm trained (or resumed from `--checkpoints`), the others from its checkpoints."
+def from_probe(ck:Path, dest:Path) -> Path:
+    "A copy of the checkpoints `ck` rolled back to the end of the probe: a resumed run fine-tunes again from there."
+    dest.mkdir(parents=True)
+    shutil.copy(ck/'probe.pth', dest/'probe.pth')
+    s = json.loads((ck/'state.json').read_text())
+    s.update(phase='probe', epoch=s['freeze_epochs'] - 1); s.pop('photo_network', None)
+    (dest/'state.json').write_text(json.dumps(s))
+    return dest
+
+def finetune_seconds(model:Path, epochs:int) -> float|None:
+    "The seconds of the fine-tune's `epochs` after the probe (history.csv's last rows); None: no fine-tune in this run."
+    fn = model.parent/'history.csv'
+    if not fn.is_file(): return None
+    rows = [l.split(',') for l in fn.read_text().splitlines() if l.strip()][-epochs:]
+    return sum(int(m) * 60 + int(s) for m, s in (r[-1].split(':') for r in rows))
+
+def run(a, seed:int, tmp:Path) -> tuple[list[dict], list[dict], list[dict]]:
+    "The arms of `seed`: the network with photos trained (or resumed from `--checkpoints`), then from its probe the network without."
     kw = dict(arch=a.arch, size=a.size, epochs=a.epochs, freeze_epochs=a.freeze_epochs, bs=a.bs, seed=seed,
               max_per_class=a.cap, progress=False, **WORKERS)
     fams = {family(d.name) for d in (Path(a.data)/'Training').iterdir()}
     A, B = halves(a.grocery)
     labels = grocery_classes(a.grocery, fams)
     items = lambda lines: [(a.grocery/'dataset'/l.split(',')[0].strip(), labels[int(l.split(',')[1])]) for l in lines]
-    ck = tmp/f'photos-{seed}'/'checkpoints'
-    if a.checkpoints: shutil.copytree(a.checkpoints, ck)
-    t0 = time.time()
-    train(a.data, out=ck.parent/'model.pkl', photos=['none', copy_with(a.grocery, tmp/f'grocery-{seed}', A, B)],
-          keep_checkpoints=True, resume=bool(a.checkpoints), **kw)
-    ph = measure(ck.parent/'model.pkl', items(B))
-    ph['seconds'] = time.time() - t0
-    ph['at_folds'] = measure(ck.parent/'model.pkl', items(B), threshold=ph['folds']['folds_threshold'])
-    ph['lenient'] = measure(ck.parent/'model.pkl', items(B), strict=False)
-    phs = [ph]
-    if a.swap:  # the same network, resumed: B sets the threshold, A is measured
-        shutil.copytree(ck, tmp/f'swap-{seed}'/'checkpoints')
-        train(a.data, out=tmp/f'swap-{seed}'/'model.pkl', photos=['none', copy_with(a.grocery, tmp/f'grocery-swap-{seed}', B, A)],
-              resume=True, keep_checkpoints=True, **kw)
-        sw = measure(tmp/f'swap-{seed}'/'model.pkl', items(A))
-        sw['at_folds'] = measure(tmp/f'swap-{seed}'/'model.pkl', items(A), threshold=sw['folds']['folds_threshold'])
-        sw['lenient'] = measure(tmp/f'swap-{seed}'/'model.pkl', items(A), strict=False)
-        sw['seconds'] = 0; phs.append(sw)
-    # the same network (same seed and phases): resumed past its last epoch, finished without photos
-    t1 = time.time()
-    shutil.copytree(ck, tmp/f'studio-{seed}'/'checkpoints')
-    train(a.data, out=tmp/f'studio-{seed}'/'model.pkl', photos='none', resume=True, **kw)
-    st = [measure(tmp/f'studio-{seed}'/'model.pkl', items(h)) for h in ([B, A] if a.swap else [B])]
-    for m in st: m['seconds'] = time.time() - t1  # one head for both halves
-    return st, phs
+    shops = lambda name, val, test: ['none', copy_with(a.grocery, tmp/f'grocery-{name}-{seed}', val, test)]
+    halves_measured = [(A, B), (B, A)] if a.swap else [(A, B)]
+    def arm(name:str, ck:Path|None, photos, **more) -> list[dict]:
+        "Train (or resume `ck`) into `name`, finished with the photos `photos(val, test)` of each half; measured on `test`."
+        out, t0 = [], time.time()
+        for i, (val, test) in enumerate(halves_measured if photos else [(A, B)]):
+            d = tmp/f'{name}-{seed}-{i}'
+            if ck: shutil.copytree(ck, d/'checkpoints')
+            train(a.data, out=d/'model.pkl', photos=photos(f'{name}{i}', val, test) if photos else 'none',
+                  keep_checkpoints=True, resume=bool(ck), **kw, **more)
+            ck = d/'checkpoints'  # the other half: the same network, its heads fitted again
+            for h in ([test] if photos else [B, A] if a.swap else [B]):
+                m = measure(d/'model.pkl', items(h))
+                if photos:
+                    m['at_folds'] = measure(d/'model.pkl', items(h), threshold=m['folds']['folds_threshold'])
+                    m['lenient'] = measure(d/'model.pkl', items(h), strict=False)
+                m.update(seconds=time.time() - t0, finetune_seconds=finetune_seconds(d/'model.pkl', a.epochs))
+                out.append(m)
+        return out
+    ph = arm('network', a.checkpoints, shops)  # photos in the fine-tune's batches and in the head
+    ck = from_probe(tmp/f'network-{seed}-0'/'checkpoints', tmp/f'probe-{seed}')
+    st = arm('studio', ck, None)  # the same probe, fine-tuned on Fruits-360 alone
+    head = arm('head', tmp/f'studio-{seed}-0'/'checkpoints', shops, photo_batch=0)  # that network, photos in its head only
+    for m in head: m['finetune_seconds'] = st[0]['finetune_seconds']  # its network's
+    return st, ph, head
 
 def line(name:str, m:dict) -> str:
     return (f"{name}: family {m['family_accuracy']:.1%} of {m['n_photos']}, answered {m['answered']:.1%} at "
@@ -113,29 +131,36 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in a.seeds:
-            st, phs = run(a, seed, Path(tmp))
-            for half, s, ph in zip('BA', st, phs):
-                rows.append((s, ph, ph['at_folds']))
+            st, phs, heads = run(a, seed, Path(tmp))
+            for half, s, ph, hd in zip('BA', st, phs, heads):
+                rows.append((s, ph, ph['at_folds'], hd))
                 f, at = ph['folds'], line("at every fold's threshold ", dict(ph['at_folds'], seconds=0))
                 print(f"seed {seed}, measured on val half {half} ({'A' if half == 'B' else 'B'} set the threshold)\n"
-                      f"  {line('Fruits-360 only           ', s)}\n  {line('with shop photos          ', ph)}\n"
-                      f"  {at}\n"
+                      f"  {line('Fruits-360 only           ', s)}\n  {line('photos in the head only   ', hd)}\n"
+                      f"  {line('photos in network and head', ph)}\n  {at}\n"
                       f"  what the threshold's photos promised: answered {f['answered']:.1%} of {f['n_curve']} ({f['curve_from']}) at "
                       f"{f['accuracy_answered']:.1%} right; every fold: answered {f['folds_answered']:.1%} at "
                       f"{f['folds_accuracy_answered']:.1%} right, threshold {f['folds_threshold']:.3f}\n"
                       f"  without the stricter threshold for families it has no shop photos of: answered "
                       f"{ph['lenient']['answered']:.1%} at {ph['lenient']['accuracy_answered']:.1%} right, packaged goods refused "
-                      f"{ph['lenient']['packs_refused']:.1%}, unknown produce refused {ph['lenient']['unknown_refused']:.1%}", flush=True)
-    mean = lambda i, k: statistics.mean(r[i][k] for r in rows)
-    print(f"\nmean of {len(rows)} (seed, half)      | Fruits-360 only | with shop photos | at every fold's threshold | target")
+                      f"{ph['lenient']['packs_refused']:.1%}, unknown produce refused {ph['lenient']['unknown_refused']:.1%}\n"
+                      f"  fine-tune after the probe: {s['finetune_seconds']:.0f} s on Fruits-360 alone, {ph['finetune_seconds']:.0f} s "
+                      f"with photos in its batches ({ph['finetune_seconds'] / max(1, s['finetune_seconds']):.2f}x)", flush=True)
+    def mean(i:int, k:str) -> float:
+        "The mean of column `i`'s `k` over the rows that have it."
+        vals = [r[i][k] for r in rows if r[i].get(k) is not None]
+        return statistics.mean(vals) if vals else float('nan')
+    print(f"\nmean of {len(rows)} (seed, half)      | Fruits-360 only | photos in head only | photos in network | at every fold's threshold | target")
     for k, name, fmt, target in (('family_accuracy', 'family accuracy', '.1%', '>= 90% (test split)'),
                                  ('answered', 'answered', '.1%', '>= 60%'),
                                  ('accuracy_answered', 'right when answered', '.1%', '>= 90%'),
                                  ('packs_refused', 'packaged goods refused', '.1%', ''),
                                  ('unknown_refused', 'unknown produce refused', '.1%', ''),
-                                 ('test', 'Fruits-360 Test', '.3f', 'photos >= only - 0.010')):
-        print(f"{name:<32} | {mean(0, k):>15{fmt}} | {mean(1, k):>16{fmt}} | {mean(2, k):>25{fmt}} | {target}")
-    print(f"promised, right when answered    | {'':>15} | {statistics.mean(r[1]['folds']['accuracy_answered'] for r in rows):>16.1%} | "
+                                 ('test', 'Fruits-360 Test', '.3f', 'photos >= only - 0.010'),
+                                 ('finetune_seconds', 'fine-tune seconds', '.0f', '')):
+        print(f"{name:<32} | {mean(0, k):>15{fmt}} | {mean(3, k):>19{fmt}} | {mean(1, k):>17{fmt}} | {mean(2, k):>25{fmt}} | {target}")
+    print(f"promised, right when answered    | {'':>15} | {statistics.mean(r[3]['folds']['accuracy_answered'] for r in rows):>19.1%} | "
+          f"{statistics.mean(r[1]['folds']['accuracy_answered'] for r in rows):>17.1%} | "
           f"{statistics.mean(r[1]['folds']['folds_accuracy_answered'] for r in rows):>25.1%} |")
 
 if __name__ == '__main__': main()

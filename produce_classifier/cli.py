@@ -62,6 +62,8 @@ def _evaluate_photos(args):
           f"is confidently wrong on {m['confidently_wrong']:.1%}; reports in {m['out']}/")
     if m['unreadable']:
         print(f"Skipped: {len(m['unreadable'])} unreadable photos (listed in photos_metrics.json).")
+    if m['seen_in_training']:
+        print(f"{m['seen_in_training']} of these photos trained this model: on them it looks better than it is.")
 
 def _evaluate(args):
     "Predict the whole Test split (or labelled photos) and write metrics, per-class scores and plots."

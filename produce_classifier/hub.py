@@ -62,7 +62,9 @@ def _card_photos(info:dict) -> list[str]:
     if not (p := info.get('photos')): return []
     pm, where = info.get('photo_metrics', {}), ', '.join(f'`{Path(d).name}`' for d in p['folders'])
     out = ['', '## Real photos it learned from', '',
-           f"{sum(p['trained'].values())} labelled photos from {where} trained the head; the "
+           f"{sum(p['trained'].values())} labelled photos from {where} trained the head" + (
+               f"; {net['photos']} of them (all but the photos of other visits) also fine-tuned the network, "
+               f"{net['per_batch']} in each batch" if (net := p.get('network')) else '') + "; the "
            "sha256 of each is in `model.json` (`photos.files`).", '', '| family | photos |',
            '|---|---|',
            *[f"| {f} | {n} |" for f, n in sorted(p['trained'].items())]]

@@ -12,8 +12,8 @@ from fastcore.basics import ifnone
 from .settings import UserError
 from .core import family
 from .data import image_files
-from .shops import is_grocery, photo_source
-from .core import atomic_dir, write_json
+from .shops import is_grocery, photo_source, source_split
+from .core import atomic_dir, file_sha256, write_json
 from .core import open_image
 from .inference import Predictor
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplitter, Resize,
@@ -104,14 +104,18 @@ def evaluate_photos(photos:str|Path, # labelled photos (see `read_photos`)
     # a folder that is not one gets its sentence before a model is loaded
     items = None if is_grocery(photos) else read_photos(photos)
     pred = Predictor(model, crops, device, zoom)
-    if items is None: items = read_photos(photos, set(pred.vocab_families))
+    if items is None:  # a GroceryStoreDataset: its test split where it has one (a model learns its train and val splits)
+        fams = set(pred.vocab_families)
+        items = source_split(photos, fams) or read_photos(photos, fams)
     rows, unreadable = _classify(pred, items, threshold)
+    trained = {f['sha256'] for f in pred.info.get('photos', {}).get('files', [])}
     if not rows: raise UserError(f"No photo in {photos} could be opened: check the files.")
     rule = dict(energy_floor=pred.energy_floor, zoomed_energy_floor=pred.zoomed_floor,
                 photo_threshold=pred.photo_threshold) if threshold is None else dict(energy_floor=None, zoomed_energy_floor=None, photo_threshold=threshold)
     m = dict(photo_metrics(rows), threshold=ifnone(threshold, pred.threshold), **rule,
              crops=pred.crops, zoom=pred.zoom, model=str(pred.path), photos=str(photos),
-             unreadable=unreadable,
+             unreadable=unreadable, seen_in_training=sum(file_sha256(f) in trained for f, _ in items
+                                                         if str(f) not in unreadable) if trained else 0,
              per_family=_per_family(rows),
              date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'))
     out = Path(out)

@@ -23,7 +23,7 @@ DEFAULTS = {
                  grocery_url='', photos='grocery'),
     'train': dict(arch='resnet34', epochs=5, freeze_epochs=1, bs=64, seed=42, pretrained=True,
                   lr_find_iters=100, bg_p=0.5, bg_dir='', outlier_n=4, composite_p=0.5,
-                  finetune=False, wise=0.5, prior=0.5, photo_weight=1.0),
+                  finetune=False, wise=0.5, prior=0.5, photo_weight=1.0, photo_batch=8),
     'app': dict(model_path='models/model.pkl', model_repo='', model_revision='', top_k=5,
                 threshold=0.5, photo_threshold=0.8, crops=False, zoom=2.0, log_dir='',
                 log_max_mb=10.0, target_accuracy=0.9),

@@ -12,7 +12,8 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from fastcore.basics import ifnone
+from fastcore.basics import ifnone, store_attr
+from typing import Callable
 from .settings import UserError, settings
 from .core import (NOT_PRODUCE, UNKNOWN_PRODUCE, atomic_dir, atomic_file, best_family, display_name, family,
                                      family_sums,
@@ -33,9 +34,10 @@ from fastprogress.fastprogress import format_time
 import produce_classifier
 
 # %% auto #0
-__all__ = ['SHOP_PHOTOS', 'VISIT_PHOTOS', 'GENTLE_LR', 'fit_probe', 'wise_ft', 'save_checkpoint', 'Checkpoint', 'History',
-           'print_row', 'LineProgress', 'export', 'save_examples', 'photo_targets', 'photo_folds', 'head_inputs',
-           'fit_head', 'photo_set', 'learn_photos', 'calibrate_photos', 'train', 'demo', 'tiny_model']
+__all__ = ['SHOP_PHOTOS', 'VISIT_PHOTOS', 'GENTLE_LR', 'BODY_PHASES', 'fit_probe', 'wise_ft', 'save_checkpoint', 'Checkpoint',
+           'History', 'print_row', 'LineProgress', 'export', 'save_examples', 'photo_targets', 'photo_folds',
+           'head_inputs', 'photo_nll', 'fit_head', 'photo_set', 'learn_photos', 'photo_pixels', 'PhotoBatches',
+           'photo_batches', 'calibrate_photos', 'train', 'demo', 'tiny_model']
 
 # %% ../nbs/06_train.ipynb #f5bec4b6
 def _pooled(body:nn.Module, x:torch.Tensor) -> torch.Tensor:
@@ -298,6 +300,13 @@ def head_inputs(learn:Learner, batches) -> tuple[torch.Tensor, torch.Tensor|None
     return torch.cat(X), torch.cat(P) if prior else None
 
 # %% ../nbs/06_train.ipynb #be3d33e8
+def photo_nll(logp:torch.Tensor, # log-probabilities of photo views
+              M:torch.Tensor, # the classes right for each view (`photo_targets`)
+             ) -> torch.Tensor:
+    "Each view's loss: minus the log-probability of the classes right for it; a view no class is right for (`Not produce`) is taught the flat answer."
+    known = M.any(1)
+    return torch.where(known, -logp.masked_fill(~(M | ~known[:, None]), -torch.inf).logsumexp(-1), -logp.mean(-1))
+
 def fit_head(learn:Learner,
              studio:tuple, # (inputs, prior, targets) of Fruits-360 images (`head_inputs`)
              photos:tuple|None=None, # (inputs, prior, classes right for each view, weight of each view)
@@ -322,13 +331,7 @@ def fit_head(learn:Learner,
     def closure():
         opt.zero_grad()
         loss = F.cross_entropy(z(Ss, Ps), Ys) + wd * W.pow(2).sum()
-        if photos:
-            lp = z(Sp, Pp).log_softmax(-1)
-            known = M.any(1)  # `Not produce` views allow no class: cross-entropy to uniform
-            per = torch.where(known,
-                              -lp.masked_fill(~(M | ~known[:, None]), -torch.inf).logsumexp(-1),
-                              -lp.mean(-1))
-            loss = loss + weight * (wv * per).sum()
+        if photos: loss = loss + weight * (wv * photo_nll(z(Sp, Pp).log_softmax(-1), M)).sum()
         if outliers: loss = loss - oe * z(So, Po).log_softmax(-1).mean()
         loss.backward()
         return loss
@@ -464,6 +467,57 @@ def learn_photos(learn:Learner, shots:dict, # `photo_set`
     lin.load_state_dict(start)
     loss = fit_head(learn, studio, _photo_batch(views), outliers, weight)
     return dict(used=used, unreadable=bad, loss=loss, logits=logits, sides=sides, visits=shots.get('visits'))
+
+# %% ../nbs/06_train.ipynb #b0d1e5a2
+def photo_pixels(learn:Learner, files:list, zoom:float=ZOOM) -> tuple[torch.Tensor, list[bool]]:
+    "Each readable photo of `files` whole, as the app sees it, at `zoom` x the input size (N x 3 x S x S bytes), and which were read."
+    la, out, ok = _answers(learn, {}, zoom, crops=False), [], []
+    side = round(zoom * la.size)
+    try:
+        for f in files:
+            try: x = la.load(f)
+            except (OSError, UserError): ok.append(False); continue
+            if x.shape[-1] != side: x = F.interpolate(x, size=(side, side), mode='bilinear', antialias=True)
+            out.append((x * 255).round().clamp(0, 255).to(torch.uint8)); ok.append(True)
+    finally: la.release()
+    return torch.cat(out) if out else torch.zeros(0, 3, side, side, dtype=torch.uint8), ok
+
+class PhotoBatches(Callback):
+    "Add `n` labelled photos to each training batch, in a forward pass of their own at their own size: the network learns from them."
+    order = 21  # after `OutlierExposure`: the losses add up
+    def __init__(self, pixels:torch.Tensor, # `photo_pixels`
+                 targets:torch.Tensor, # the classes right for each (`photo_targets`)
+                 n:int=8, weight:float=1., # of the photos' loss beside Fruits-360's
+                 seed:int=0, scale:float=0.7): # the smallest side of a random crop, as a share of the photo's
+        store_attr()
+        self.gen = torch.Generator().manual_seed(seed)
+    def _rand(self, hi:int) -> int: return int(torch.randint(hi, (1,), generator=self.gen))
+    def _crop(self, x:torch.Tensor) -> torch.Tensor:
+        side = x.shape[-1]
+        c = side - self._rand(round(side * (1 - self.scale)) + 1)
+        i, j = self._rand(side - c + 1), self._rand(side - c + 1)
+        x = x[None, :, i:i + c, j:j + c].float()
+        x = x.flip(-1) if self._rand(2) else x
+        return F.interpolate(x, size=(side, side), mode='bilinear', antialias=True)[0] if c != side else x[0]
+    def before_batch(self):
+        if not self.training or not self.n: return
+        idx = torch.randint(len(self.pixels), (self.n,), generator=self.gen)
+        norm, dev = normalize_of(self.dls), self.xb[0].device
+        x = torch.stack([self._crop(self.pixels[i]) for i in idx]).to(dev) / 255
+        self.photo_x, self.photo_m = (x - norm.mean) / norm.std, self.targets[idx].to(dev)
+    def after_loss(self):
+        if not self.training or not self.n: return
+        lp = self.model(self.photo_x).float().log_softmax(-1)
+        self.learn.loss_grad = self.loss_grad + self.weight * photo_nll(lp, self.photo_m).mean()
+
+def photo_batches(learn:Learner, shots:dict|None, # `photo_set`
+                  n:int=8, weight:float=1., seed:int=0, zoom:float=ZOOM) -> PhotoBatches|None:
+    "The fine-tune's `PhotoBatches`: every photo but those of other visits; None without photos of other visits."
+    if not shots or not n or shots.get('visits') is None: return None
+    keep = [i for i, k in enumerate(shots['folds']) if k != shots['visits']]
+    pixels, ok = photo_pixels(learn, [shots['items'][i][0] for i in keep], zoom)
+    if not len(pixels): return None
+    return PhotoBatches(pixels, shots['targets'][[i for i, o in zip(keep, ok) if o]], n, weight, seed)
 
 # %% ../nbs/06_train.ipynb #891bef7a
 # a family with at least this many shop photos is answered at the photo threshold; the others only above a stricter one
@@ -619,7 +673,13 @@ def _lr_find(learn:Learner, iters:int, fn:Path) -> float:
     return lr
 
 # %% ../nbs/06_train.ipynb #1416aff3
-def _fit(learn:Learner, a:dict, state:dict, resume:bool, outlier_n:int, out:Path) -> float:
+# the fine-tunes of an ImageNet network: photos reach it there. From scratch they do not: a network learning its first
+# features with them named synthetic shop photos 4 points better than without photos, the head alone 10 or more (tests/test_shops.py)
+BODY_PHASES = ('gentle', 'unfrozen')
+
+def _fit(learn:Learner, a:dict, state:dict, resume:bool, outlier_n:int, out:Path,
+         photos:Callable|None=None, # makes the `PhotoBatches` of the run (or None)
+        ) -> float:
     "Run the phases not yet finished, checkpointing each epoch; return the seconds taken."
     phases, first, start = _phases(a['pretrained'], a['freeze_epochs'], a['epochs'], state['lr'],
                                    a['finetune'], a['wise']), 0, 0
@@ -631,6 +691,8 @@ def _fit(learn:Learner, a:dict, state:dict, resume:bool, outlier_n:int, out:Path
             learn.load('probe', with_opt=False) if state['phase'] == 'probe' else learn.load('last',
                                                                                              with_opt=True)
     t0 = time.time()
+    body = photos() if photos and any(p[0] in BODY_PHASES for p in phases[first:]) else None
+    if body: state['photo_network'] = dict(photos=len(body.pixels), per_batch=body.n, side=body.pixels.shape[-1])
     for name, n, fit_kw in phases[first:]:
         if name == 'probe':
             _probe(learn, n, state, bool(outlier_n), a['seed'], keep=len(phases) > 1)
@@ -640,6 +702,7 @@ def _fit(learn:Learner, a:dict, state:dict, resume:bool, outlier_n:int, out:Path
         cbs = [History(out.parent/'history.csv', append=resume or name != phases[0][0],
                        start=start), ck]
         if outlier_n: cbs.append(OutlierExposure(outlier_n, seed=a['seed']))
+        if body and name in BODY_PHASES: cbs.append(body)
         with learn.added_cbs(cbs): learn.fit_one_cycle(n, start_epoch=start, **fit_kw)
         if ck.error: raise ck.error
         start = 0
@@ -717,7 +780,10 @@ def _finish(learn:Learner, root:Path, a:dict, state:dict, out:Path, fit_seconds:
     tdl = test_dl(dls, root, **{k: v for k, v in kwargs.items() if k in ('classes', 'max_per_class')})
     with learn.no_bar(), learn.no_logging(): test_loss, test_acc = learn.validate(dl=tdl)
     cal, info = calibrate(learn, seed=a['seed'], zoom=zoom), {}
-    if shots: cal, info = _photo_report(learn, cal, seen, shots, zoom, photo_weight)
+    if shots:
+        cal, info = _photo_report(learn, cal, seen, shots, zoom, photo_weight)
+        # the photos that reached the network in the fine-tune, if any (`PhotoBatches`)
+        info['photos']['network'] = state.get('photo_network')
     metrics = dict(**state.get('best_metrics', {}), test_loss=float(test_loss), test_accuracy=float(test_acc),
                    n_test=len(tdl.items))
     la = _answers(learn, cal, zoom)
@@ -754,6 +820,7 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
           composite_p:float|None=None, # share made into composites; default: `[train] composite_p`, or 0
           photos:list|str|Path|None=None, # photo sources added to `[data] photos`: folders, zips, `kaggle:OWNER/NAME`, `grocery`; `none` drops those before it
           photo_weight:float|None=None, # the photos' loss weight; default: `[train] photo_weight`
+          photo_batch:int|None=None, # photos added to each fine-tune batch (0: only the head learns from photos); default: `[train] photo_batch`
           **kwargs, # passed to `get_dls`: `classes`, `max_per_class`, `valid_pct`, `num_workers`
          ) -> Learner:
     "Train a classifier on `root` (and labelled real `photos`) and export it to `out`; return the `Learner`."
@@ -771,8 +838,11 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
         if lr is None and not _head_only(a):
             lr = _lr_find(learn, ifnone(lr_find_iters, t.lr_find_iters), out.parent/'lr_find.png')
         state = dict(lr=lr, **a)
-    fit_seconds = _fit(learn, a, state, resume, ifnone(outlier_n, t.outlier_n), out)
-    _finish(learn, root, a, state, out, fit_seconds, shots, ifnone(photo_weight, t.photo_weight),
+    photo_weight = ifnone(photo_weight, t.photo_weight)
+    body = partial(photo_batches, learn, shots, ifnone(photo_batch, t.photo_batch), photo_weight, a['seed'],
+                   ZOOM if a['pretrained'] else 1)
+    fit_seconds = _fit(learn, a, state, resume, ifnone(outlier_n, t.outlier_n), out, body)
+    _finish(learn, root, a, state, out, fit_seconds, shots, photo_weight,
             **kwargs)
     # finished: nothing left to resume
     if not keep_checkpoints: shutil.rmtree(ckpt, ignore_errors=True)

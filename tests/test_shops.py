@@ -150,6 +150,7 @@ def test_train_learns_the_downloaded_shop_photos_by_default_and_credits_them(sho
     shops = info['datasets'][1]
     assert (shops['licence'], shops['photos']) == ('MIT', 9 * 16) and 'Klasson' in shops['citation']
     assert sum(info['photos']['trained'].values()) == 9 * 16
+    assert info['photos']['network'] is None  # from scratch, photos train the head alone
     # the photo threshold was read from the val split's 54 photos, each answered by a head fitted without any of them
     pm, val = info['photo_metrics'], {file_sha256(f) for f in (shop_grocery/'data').rglob('val/**/*.jpg')}
     assert (pm['curve_from'], pm['n_curve'], info['calibration']['photo_curve'][0]['answered'] <= 54) == ('other visits', 54, True)
@@ -169,6 +170,31 @@ def test_train_learns_the_downloaded_shop_photos_by_default_and_credits_them(sho
     assert 'On the test split of GroceryStoreDataset (48 photos' in card
     page = _description(info['vocab'], info)
     assert '(GroceryStoreDataset)' in page and f"named the family of {t['family_accuracy']:.0%}" in page
+    # `evaluate --photos` on the dataset measures its test split, which never trained the model
+    root = next((shop_grocery/'data').glob('GroceryStoreDataset-*'))
+    r = cli('evaluate', '--photos', root, '--model', out, '--out', shop_grocery/'r-test', cwd=shop_grocery)
+    m = json.loads((shop_grocery/'r-test'/'photos_metrics.json').read_text())
+    assert (r.returncode, m['n_photos'], m['seen_in_training']) == (0, 54, 0), r.stderr
+    # without a test split: its train and val photos, with a line saying that they trained the model
+    bare = shop_grocery/'bare'/'dataset'; bare.mkdir(parents=True)
+    for n in ('train', 'val', 'classes.csv', 'train.txt', 'val.txt'): (bare/n).symlink_to(root/'dataset'/n)
+    r = cli('evaluate', '--photos', bare.parent, '--model', out, '--out', shop_grocery/'r-bare', cwd=shop_grocery)
+    assert r.returncode == 0 and '144 of these photos trained this model' in r.stdout, (r.stdout, r.stderr)
+
+def test_an_imagenet_network_is_fine_tuned_with_the_train_photos_not_the_val_ones(shop_grocery, imagenet_weights, tmp_path):
+    "After the probe, the gentle fine-tune has the train split's photos in its batches, never the val split's, which set the photo threshold; the card says so."
+    import json
+    from fastcore.xtras import working_directory
+    from produce_classifier.hub import model_card
+    from produce_classifier.train import tiny_model, train
+    root, _ = tiny_model()
+    with working_directory(shop_grocery):
+        train(root, out=tmp_path/'model.pkl', arch=imagenet_weights, size=32, epochs=1, bs=16, seed=42, progress=False, num_workers=0)
+    info = json.loads((tmp_path/'model.json').read_text())
+    # the train split's 90 photos, seen at twice the input size; none of the val split's 54
+    assert info['photos']['network'] == dict(photos=9 * 10, per_batch=8, side=64)
+    assert info['photo_metrics']['curve_from'] == 'other visits' and info['photo_metrics']['n_curve'] == 54
+    assert '90 of them (all but the photos of other visits) also fine-tuned the network, 8 in each batch' in model_card(tmp_path, 'me/p')
 
 def test_photos_none_trains_on_fruits360_alone(shop_grocery, synth):
     from produce_classifier.shops import photo_sources
