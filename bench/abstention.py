@@ -13,13 +13,12 @@ import argparse, statistics, tempfile, time, warnings
 from collections import Counter
 from pathlib import Path
 warnings.filterwarnings('ignore')
-import torch
 from produce_classifier.inference import Predictor
 from produce_classifier.photos import read_photos
 from produce_classifier.calibration import non_produce_benchmark
 from produce_classifier.train import train
+from benchlib import SHARED, device, workers
 
-SHARED = Path(__file__).resolve().parents[2]/'shared'
 
 def labels(pred, files, bs=16) -> tuple[list[dict], list[dict], list[str]]:
     "The app's answer to each of `files`, the same without the energy floor (the threshold alone), and its best family, from one forward pass."
@@ -41,8 +40,8 @@ def run(a, seed, tmp):
     out = Path(tmp)/f'model-{seed}'/'model.pkl'
     t0 = time.time()
     train(a.data, arch=a.arch, size=a.size, seed=seed, max_per_class=a.cap or None, out=out, progress=False, lr_find_iters=30, photos='none',
-          **({} if torch.cuda.is_available() else dict(num_workers=0)))
-    pred = Predictor(out, device='cuda' if torch.cuda.is_available() else 'cpu')
+          **workers())
+    pred = Predictor(out, device=device())
     bench = sorted(non_produce_benchmark(Path(tmp)/f'benchmark-{seed}', n=a.n, seed=seed + 2000).iterdir())
     b_on, b_off, _ = labels(pred, bench)
     photos = read_photos(a.photos)

@@ -20,8 +20,8 @@ from fastai.vision.all import Learner
 from produce_classifier.inference import Predictor
 from produce_classifier.photos import read_photos
 from produce_classifier.train import train
+from benchlib import p95, SHARED
 
-SHARED = Path(__file__).resolve().parents[2]/'shared'
 
 def fit(root, out, amp, **kw):
     "Train to `out`; with `amp` off, `make_learner`'s channels_last and mixed precision are skipped. Returns (images/s, Test accuracy)."
@@ -40,7 +40,6 @@ def ms_per_request(pred, files, runs):
         t = time.perf_counter(); pred.probs([pred.load(files[i % len(files)])]); ms.append(1000 * (time.perf_counter() - t))
     return ms, np.stack(probs)
 
-def p95(ms): return sorted(ms)[max(0, round(0.95 * len(ms)) - 1)]
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])

@@ -18,8 +18,8 @@ from pathlib import Path
 from produce_classifier.data import image_files
 from produce_classifier.inference import Predictor
 from produce_classifier.inference import load_model
+from benchlib import p95, SHARED
 
-SHARED = Path(__file__).resolve().parents[2]/'shared'
 
 def timings(fn, items, runs):
     "Milliseconds of `fn(item)` over `runs` calls cycling through `items`, after one warm-up call each."
@@ -29,7 +29,6 @@ def timings(fn, items, runs):
         t = time.perf_counter(); fn(items[i % len(items)]); ms.append(1000 * (time.perf_counter() - t))
     return ms
 
-def p95(ms): return sorted(ms)[max(0, round(0.95 * len(ms)) - 1)]
 
 def compare(name, items, learn, pred, runs):
     "Print learn.predict against the Predictor on `items`."

@@ -15,14 +15,13 @@ fitted without them).
 import argparse, csv, json, os, random, statistics, tempfile, time, warnings
 from pathlib import Path
 warnings.filterwarnings('ignore')
-import torch
 from produce_classifier.core import family
 from produce_classifier.data import read_labelled
 from produce_classifier.train import photo_folds, train
 from produce_classifier.photos import evaluate_photos
+from benchlib import SHARED, workers
 
-SHARED = Path(__file__).resolve().parents[2]/'shared'
-WORKERS = {} if torch.cuda.is_available() else dict(num_workers=0)
+WORKERS = workers()
 
 def write_labels(dest:Path, items:list) -> Path:
     "A folder whose labels.csv lists `items` (absolute paths), as `read_labelled` reads it."

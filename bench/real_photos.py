@@ -23,9 +23,9 @@ from produce_classifier.model import IMAGENET_FAMILIES
 from produce_classifier.inference import Predictor
 from produce_classifier.photos import evaluate_photos, read_photos, textbook_learner
 from produce_classifier.calibration import make_non_produce
+from benchlib import SHARED, device, mean_table, workers
 
-SHARED = Path(__file__).resolve().parents[2]/'shared'
-WORKERS = {} if torch.cuda.is_available() else dict(num_workers=0)  # loader processes feed a GPU; on 2 CPU cores they only compete with training
+WORKERS = workers()
 
 def textbook(root, photos, arch, size, epochs, freeze_epochs, cap, bs, seed):
     "fastai's textbook recipe: DataBlock, Resize, aug_transforms, vision_learner, fine_tune; Test and photo family accuracy."
@@ -50,7 +50,7 @@ def project(root, photos, arch, size, epochs, freeze_epochs, cap, bs, seed, tmp)
     train(root, arch=arch, size=size, epochs=epochs, freeze_epochs=freeze_epochs, bs=bs, seed=seed, max_per_class=cap,
           out=out, progress=False, lr_find_iters=30, photos='none', **WORKERS)
     info = json.loads(out.with_suffix('.json').read_text())
-    dev = 'cuda' if torch.cuda.is_available() else 'cpu'
+    dev = device()
     m = evaluate_photos(photos, out, out=out.parent/'reports', device=dev)
     rows = m['rows']
     flat = evaluate_photos(photos, out, out=out.parent/'reports-zoom1', device=dev, zoom=1)['rows']  # every view at the input size
@@ -98,14 +98,15 @@ def main():
                   f"answered {pr['answered']:.1%} at {pr['photo_threshold']:.3f} ({pr['acc_answered']:.1%} right; answered error / overall error "
                   f"{pr['err_ratio']:.2f}), non-produce refused {pr['refused']:.1%}; views at zoom {pr['zoom']:g} (at zoom 1: real photos "
                   f"{pr['real_zoom1']:.1%}, known families {pr['known_zoom1']:.1%})", flush=True)
+    print('\n' + mean_table(f"mean of {len(rows)} seed(s)", dict(textbook=[r[1] for r in rows], project=[r[2] for r in rows]), [
+        ('test', 'Test accuracy', '.3f', 'project >= textbook - 0.010'),
+        ('real', 'real photos, family', '.1%', 'project >= 50% (each seed >= 45%)'),
+        ('known', 'ImageNet-known fams', '.1%', f'>= anchor {acc:.1%}'),
+        ('real_zoom1', '  real photos at zoom 1', '.1%', 'every view at the input size'),
+        ('known_zoom1', '  ImageNet-known fams at zoom 1', '.1%', ''),
+        ('err_ratio', 'answered err / err', '.2f', '<= 0.50'),
+        ('refused', 'non-produce refused', '.1%', '>= 80%')]))
     mean = lambda arm, k: statistics.mean(r[arm][k] for r in rows)
-    print(f"\nmean of {len(rows)} seed(s)  | {'textbook':>9} | {'project':>9} | target")
-    print(f"Test accuracy         | {mean(1, 'test'):9.3f} | {mean(2, 'test'):9.3f} | project >= textbook - 0.010")
-    print(f"real photos, family   | {mean(1, 'real'):9.1%} | {mean(2, 'real'):9.1%} | project >= 50% (each seed >= 45%)")
-    print(f"ImageNet-known fams   | {mean(1, 'known'):9.1%} | {mean(2, 'known'):9.1%} | >= anchor {acc:.1%}")
-    print(f"  the same at zoom 1    | {'':9} | {mean(2, 'real_zoom1'):9.1%} / {mean(2, 'known_zoom1'):.1%} (real / known: every view at the input size)")
-    print(f"answered err / err    | {'':9} | {mean(2, 'err_ratio'):9.2f} | <= 0.50")
-    print(f"non-produce refused   | {'':9} | {mean(2, 'refused'):9.1%} | >= 80%")
     print(f"ratio real photos project / textbook: {mean(2, 'real') / max(mean(1, 'real'), 1e-9):.1f}x")
 
 if __name__ == '__main__': main()

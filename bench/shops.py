@@ -17,18 +17,17 @@ split. What A promised (right when answered at the threshold it set) is printed 
 
     HF_HUB_CACHE=../shared/weights/hf HF_HUB_OFFLINE=1 python bench/shops.py --seeds 42 43 44 [--swap]
 """
-import argparse, json, shutil, statistics, tempfile, time, warnings
+import argparse, json, shutil, tempfile, time, warnings
 from pathlib import Path
 warnings.filterwarnings('ignore')
-import torch
 from produce_classifier.core import NOT_PRODUCE, UNKNOWN_PRODUCE, family
 from produce_classifier.train import train
 from produce_classifier.inference import Predictor
 from produce_classifier.photos import _classify, photo_metrics
 from produce_classifier.shops import grocery_classes
+from benchlib import SHARED, device, mean_table, workers
 
-SHARED = Path(__file__).resolve().parents[2]/'shared'
-WORKERS = {} if torch.cuda.is_available() else dict(num_workers=0)  # loader processes only compete with training on 2 cores
+WORKERS = workers()
 
 def halves(src:Path) -> tuple[list[str], list[str]]:
     "The val split's lines cut in two, alternately within each class (in the dataset's order)."
@@ -46,7 +45,7 @@ def copy_with(src:Path, dest:Path, val:list[str], test:list[str]) -> Path:
 
 def measure(model:Path, items:list, strict:bool=True, threshold:float|None=None) -> dict:
     "`items` as the app answers them: produce it knows named, answered and right; the rest refused."
-    pred = Predictor(model, device='cuda' if torch.cuda.is_available() else 'cpu')
+    pred = Predictor(model, device=device())
     if not strict: pred.shop_families = set()  # every family answered at the photo threshold
     if threshold: pred.photo_threshold, pred.studio_photo_threshold = threshold, max(threshold, pred.studio_photo_threshold)
     rows, _ = _classify(pred, items, None)
@@ -146,21 +145,18 @@ def main():
                       f"{ph['lenient']['packs_refused']:.1%}, unknown produce refused {ph['lenient']['unknown_refused']:.1%}\n"
                       f"  fine-tune after the probe: {s['finetune_seconds']:.0f} s on Fruits-360 alone, {ph['finetune_seconds']:.0f} s "
                       f"with photos in its batches ({ph['finetune_seconds'] / max(1, s['finetune_seconds']):.2f}x)", flush=True)
-    def mean(i:int, k:str) -> float:
-        "The mean of column `i`'s `k` over the rows that have it."
-        vals = [r[i][k] for r in rows if r[i].get(k) is not None]
-        return statistics.mean(vals) if vals else float('nan')
-    print(f"\nmean of {len(rows)} (seed, half)      | Fruits-360 only | photos in head only | photos in network | at every fold's threshold | target")
-    for k, name, fmt, target in (('family_accuracy', 'family accuracy', '.1%', '>= 90% (test split)'),
-                                 ('answered', 'answered', '.1%', '>= 60%'),
-                                 ('accuracy_answered', 'right when answered', '.1%', '>= 90%'),
-                                 ('packs_refused', 'packaged goods refused', '.1%', ''),
-                                 ('unknown_refused', 'unknown produce refused', '.1%', ''),
-                                 ('test', 'Fruits-360 Test', '.3f', 'photos >= only - 0.010'),
-                                 ('finetune_seconds', 'fine-tune seconds', '.0f', '')):
-        print(f"{name:<32} | {mean(0, k):>15{fmt}} | {mean(3, k):>19{fmt}} | {mean(1, k):>17{fmt}} | {mean(2, k):>25{fmt}} | {target}")
-    print(f"promised, right when answered    | {'':>15} | {statistics.mean(r[3]['folds']['accuracy_answered'] for r in rows):>19.1%} | "
-          f"{statistics.mean(r[1]['folds']['accuracy_answered'] for r in rows):>17.1%} | "
-          f"{statistics.mean(r[1]['folds']['folds_accuracy_answered'] for r in rows):>25.1%} |")
+    for _, ph, at, hd in rows:  # what the threshold's photos promised, beside what was measured
+        hd['promised'], ph['promised'], at['promised'] = (hd['folds']['accuracy_answered'], ph['folds']['accuracy_answered'],
+                                                          ph['folds']['folds_accuracy_answered'])
+    arms = ('Fruits-360 only', 'photos in head only', 'photos in network', "at every fold's threshold")
+    print('\n' + mean_table(f"mean of {len(rows)} (seed, half)", {n: [r[i] for r in rows] for n, i in zip(arms, (0, 3, 1, 2))}, [
+        ('family_accuracy', 'family accuracy', '.1%', '>= 90% (test split)'),
+        ('answered', 'answered', '.1%', '>= 60%'),
+        ('accuracy_answered', 'right when answered', '.1%', '>= 90%'),
+        ('promised', 'promised, right when answered', '.1%', ''),
+        ('packs_refused', 'packaged goods refused', '.1%', ''),
+        ('unknown_refused', 'unknown produce refused', '.1%', ''),
+        ('test', 'Fruits-360 Test', '.3f', 'photos >= only - 0.010'),
+        ('finetune_seconds', 'fine-tune seconds', '.0f', '')]))
 
 if __name__ == '__main__': main()

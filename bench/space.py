@@ -11,27 +11,18 @@ Run from the repository root:
 Prints each run's seconds to the first answer and the app's resident MB then, and the medians against each other, the
 anchor (13.4 s, measured when issue 13 was filed) and the 8 s the issue asks for.
 """
-import argparse, os, shutil, socket, statistics, subprocess, sys, tempfile, time
+import argparse, os, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
+from benchlib import free_port, rss_mb
 
 ANCHOR_S, TARGET_S = 13.4, 8.0
-
-def _port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
-
-def _rss_mb(pid:int) -> float:
-    "Resident MB of `pid` (Linux)."
-    for line in Path(f'/proc/{pid}/status').read_text().splitlines():
-        if line.startswith('VmRSS:'): return int(line.split()[1]) / 1024
-    return float('nan')
 
 ONNX = "import runpy, sys; sys.modules['torch'] = None; runpy.run_path('app.py', run_name='__main__')"  # as on the cpu Space
 
 def cold_start(space:Path, model:Path, example:Path, onnx:bool) -> tuple[float, float]:
     "Seconds from starting `space`/app.py to its first answer for `example`, and its resident MB then."
     from gradio_client import Client, handle_file
-    port = _port()
+    port = free_port()
     env = dict(os.environ, MODEL_PATH=str(model), GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED='False')
     env.pop('PYTHONPATH', None)
     t0 = time.perf_counter()
@@ -45,7 +36,7 @@ def cold_start(space:Path, model:Path, example:Path, onnx:bool) -> tuple[float, 
             except Exception as e:
                 if 'Connect' not in type(e).__name__: raise
                 time.sleep(0.1)
-        return time.perf_counter() - t0, _rss_mb(app.pid)
+        return time.perf_counter() - t0, rss_mb(app.pid)
     finally:
         app.terminate(); app.wait(30)
 

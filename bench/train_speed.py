@@ -14,28 +14,21 @@ then the ratios: plain / textbook (the trainer's own speed) and project / textbo
 ROOT defaults to ../shared/fruits360-sample where present, else a synthetic dataset. All train from scratch
 (ImageNet weights cannot be assumed here) with the same learning rate, so the recipes differ only in their code path.
 """
-import argparse, json, tempfile, time
+import argparse, json, tempfile
 from functools import partial
 from pathlib import Path
-from fastai.vision.all import (CategoryBlock, DataBlock, ImageBlock, RandomSplitter, Resize, accuracy, aug_transforms,
-                               get_image_files, parent_label, set_seed, vision_learner)
+from fastai.vision.all import get_image_files
 from produce_classifier.data import make_synthetic, test_dl
 from produce_classifier.model import get_arch
+from produce_classifier.photos import textbook_learner
 from produce_classifier.train import train
 
 def textbook(root, arch, size, bs, epochs, lr, seed):
-    "The fastai book's recipe: DataBlock, Resize, aug_transforms, vision_learner, fine_tune. Returns (images/s, Test accuracy)."
-    set_seed(seed, reproducible=True)
-    dblock = DataBlock(blocks=(ImageBlock, CategoryBlock), get_items=get_image_files, get_y=parent_label,
-                       splitter=RandomSplitter(0.2, seed=seed), item_tfms=Resize(size), batch_tfms=aug_transforms())
-    dls = dblock.dataloaders(Path(root)/'Training', bs=bs)
-    learn = vision_learner(dls, get_arch(arch), pretrained=False, metrics=accuracy)
-    t = time.perf_counter()
+    "The fastai book's recipe (`textbook_learner`), from scratch. Returns (images/s, Test accuracy)."
     # from scratch there is nothing to freeze: fine_tune with no frozen epochs, all layers trained, as the project does
-    with learn.no_bar(), learn.no_logging(): learn.fine_tune(epochs, lr, freeze_epochs=0)
-    secs = time.perf_counter() - t
-    with learn.no_bar(), learn.no_logging(): acc = learn.validate(dl=test_dl(dls, root))[1]
-    return epochs * len(dls.train_ds) / secs, acc
+    learn = textbook_learner(root, get_arch(arch), size, epochs, 0, bs, seed, pretrained=False, lr=lr)
+    with learn.no_bar(), learn.no_logging(): acc = learn.validate(dl=test_dl(learn.dls, root))[1]
+    return epochs * len(learn.dls.train_ds) / learn.fine_tune_seconds, acc
 
 def project(root, arch, size, bs, epochs, lr, seed, **kwargs):
     "The project's `train`, from scratch (`kwargs`: e.g. `bg_p`, `outlier_n`; default from settings). Returns (images/s, Test accuracy)."

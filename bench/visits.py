@@ -12,8 +12,8 @@ import argparse
 from pathlib import Path
 import numpy as np
 from PIL import Image
+from benchlib import SHARED
 
-SHARED = Path(__file__).resolve().parents[2]/'shared'
 
 def rows(root:Path, split:str) -> list[tuple[str, int]]:
     "(path, fine class id) of each photo of `split`."

@@ -17,11 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
 from PIL import Image
+from benchlib import free_port, p95, rss_mb
 
-sys.path.insert(0, str(Path(__file__).parent))
-from space import _port, _rss_mb  # the cold-start bench's helpers
-
-def p95(xs): return sorted(xs)[max(0, round(0.95 * len(xs)) - 1)]
 
 def worst_png(fn:Path) -> Path:
     "A PNG just under the 8.3 MP (a 4K frame) the app decodes whole at any file size, in under 100 KB: cheap to send, the dearest to decode."
@@ -51,7 +48,7 @@ def main():
     p.add_argument('--requests', type=int, default=10, help='requests per normal client in each phase')
     a = p.parse_args()
     normal = sorted(a.photos.glob('*.jpg')) if a.photos else [sorted(d.iterdir())[0] for d in sorted((a.data/'Test').iterdir())]
-    port = _port(); url = f'http://127.0.0.1:{port}/'
+    port = free_port(); url = f'http://127.0.0.1:{port}/'
     env = dict(os.environ, MODEL_PATH=str(a.model.resolve()), GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED='False')
     app = subprocess.Popen([sys.executable, 'app.py'], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -62,15 +59,15 @@ def main():
             for _ in range(300):
                 try: clients(url, normal, 1, 2); break  # up, and warm
                 except Exception: time.sleep(0.5)
-            mb0 = _rss_mb(app.pid)
+            mb0 = rss_mb(app.pid)
             alone, f0 = clients(url, normal, 8, a.requests)
-            mb_start = _rss_mb(app.pid)  # the burst's start: the app already serving 8 visitors
+            mb_start = rss_mb(app.pid)  # the burst's start: the app already serving 8 visitors
             stop = threading.Event()
             with ThreadPoolExecutor(1) as ex:
                 burst = ex.submit(clients, url, worst, 4, 0, stop)
                 beside, f1 = clients(url, normal, 8, a.requests)
                 stop.set(); heavy, f2 = burst.result()
-            mb1 = _rss_mb(app.pid); time.sleep(10); mb2 = _rss_mb(app.pid)
+            mb1 = rss_mb(app.pid); time.sleep(10); mb2 = rss_mb(app.pid)
     finally:
         app.terminate(); app.wait(30)
     m0, m1 = statistics.median(alone), statistics.median(beside)
