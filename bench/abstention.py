@@ -13,7 +13,7 @@ import argparse, statistics, tempfile, time, warnings
 from collections import Counter
 from pathlib import Path
 warnings.filterwarnings('ignore')
-from produce_classifier.inference import Predictor
+from produce_classifier.model import Predictor
 from produce_classifier.photos import read_photos
 from produce_classifier.calibration import non_produce_benchmark
 from produce_classifier.train import train

@@ -17,7 +17,7 @@ from unittest.mock import patch
 import numpy as np
 import torch
 from fastai.vision.all import Learner
-from produce_classifier.inference import Predictor
+from produce_classifier.model import Predictor
 from produce_classifier.photos import read_photos
 from produce_classifier.train import train
 from benchlib import p95, SHARED

@@ -15,7 +15,7 @@ fitted without them).
 import argparse, csv, json, os, random, statistics, tempfile, time, warnings
 from pathlib import Path
 warnings.filterwarnings('ignore')
-from produce_classifier.core import family
+from produce_classifier.families import family
 from produce_classifier.data import read_labelled
 from produce_classifier.train import photo_folds, train
 from produce_classifier.photos import evaluate_photos

@@ -16,7 +16,7 @@ import argparse, shutil, tempfile
 from collections import Counter
 from pathlib import Path
 from produce_classifier.evaluate import evaluate, family
-from produce_classifier.inference import Predictor
+from produce_classifier.model import Predictor
 from produce_classifier.train import train
 
 PHOTOS = {'apple': {'Apple'}, 'apples-and-pears': {'Apple', 'Pear'}, 'banana-lady-finger': {'Banana'}}  # the families each shows

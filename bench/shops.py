@@ -20,9 +20,9 @@ split. What A promised (right when answered at the threshold it set) is printed 
 import argparse, json, shutil, tempfile, time, warnings
 from pathlib import Path
 warnings.filterwarnings('ignore')
-from produce_classifier.core import NOT_PRODUCE, UNKNOWN_PRODUCE, family
+from produce_classifier.families import NOT_PRODUCE, UNKNOWN_PRODUCE, family
 from produce_classifier.train import train
-from produce_classifier.inference import Predictor
+from produce_classifier.model import Predictor
 from produce_classifier.photos import _classify, photo_metrics
 from produce_classifier.shops import grocery_classes
 from benchlib import SHARED, device, mean_table, workers

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 from nbconvert import MarkdownExporter
 from nbdev.showdoc import show_doc, showdoc_nm
-from produce_classifier.core import atomic_dir, write_text
+from produce_classifier.files import atomic_dir, write_text
 from produce_classifier.hub import front_matter
 
 ROOT = Path(__file__).resolve().parents[1]

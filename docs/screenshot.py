@@ -6,7 +6,7 @@ import argparse, shutil, socket
 from pathlib import Path
 from PIL import Image
 from produce_classifier.app import MAX_FILE_SIZE, make_demo
-from produce_classifier.core import atomic_file
+from produce_classifier.files import atomic_file
 
 OUT = Path(__file__).resolve().parent/'app.png'
 

@@ -10,7 +10,9 @@ from PIL import Image
 import gradio as gr
 from gradio.components.label import LabelData
 from .settings import UserError, settings
-from .core import NOT_PRODUCE, Answers, beside, family, where_it_looked
+from .images import where_it_looked
+from .families import NOT_PRODUCE, family
+from .answers import Answers, beside
 from .serving import (few_heaps, hub_model, load_predictor, to_gpu, trim_memory,
                                         zero_gpu)
 from .monitor import PredictionLog, record

@@ -16,7 +16,7 @@ warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated',
                         category=FutureWarning)
 from fastai.vision.all import RandTransform, Transform, TensorImage, get_image_files
 from .settings import UserError
-from .core import to_rgb
+from .images import to_rgb
 
 # %% auto #0
 __all__ = ['TRAIN_BACKGROUNDS', 'PRODUCE_COLOURS', 'EVAL_BACKGROUNDS', 'NON_PRODUCE_TEXTURES', 'white_mask', 'bg_solid',

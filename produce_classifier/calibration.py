@@ -14,7 +14,8 @@ from fastai.vision.all import Callback, Pipeline, Resize, noop
 from .backgrounds import (TRAIN_BACKGROUNDS, NON_PRODUCE_TEXTURES,
                                             ShiftBackground, backgrounds,
                                            image_tensor)
-from .core import atomic_dir, verdict
+from .files import atomic_dir
+from .answers import verdict
 from .data import image_size, normalize_of
 
 # %% auto #0

@@ -31,7 +31,7 @@ def _download(args):
 # %% ../nbs/14_cli.ipynb #8a9044b2
 def _summary(out) -> str:
     "One line about the model exported to `out`, from its `model.json`."
-    from produce_classifier.core import model_info
+    from produce_classifier.files import model_info
     info = model_info(out, None)  # `train` has just written and hashed it
     m = info['metrics']
     return (f"Saved {out} ({info['arch']}, {len(info['vocab'])} classes): validation accuracy "
@@ -91,7 +91,7 @@ def _predict(args):
     "Classify image files: the app's answer for each, then the top classes behind it."
     import json
     from produce_classifier.serving import load_predictor
-    from produce_classifier.core import beside
+    from produce_classifier.answers import beside
     # the app's predictor, so the same photo gets the same answer
     pred, failed, results = load_predictor(args.model), 0, {}
     for fn in args.images:
@@ -115,7 +115,7 @@ def _predict(args):
 
 def _save_overlays(results:dict, dest:Path):
     "Write each photo's overlay (where the model looked) to `dest` as a PNG named after it."
-    from produce_classifier.core import atomic_file
+    from produce_classifier.files import atomic_file
     dest.mkdir(parents=True, exist_ok=True)
     for fn, v in results.items():
         # a model.onnx exported before class maps
@@ -261,7 +261,7 @@ def _evaluate_flags(e, cfg):
 def _predict_flags(p, cfg):
     p.add_argument('images', nargs='+', metavar='IMG', help='image files (JPEG, PNG, WebP, ...)')
     p.add_argument('--model', default=cfg.app.model_path, help='the exported model.pkl')
-    add_flags(p, 'core', 'classify', _flags('core', 'classify', ['srcs', 'explain']),
+    add_flags(p, 'answers', 'classify', _flags('answers', 'classify', ['srcs', 'explain']),
               flags=dict(k='--top-k'),
               k=dict(type=_at_least_1, metavar='TOP_K'), threshold=dict(type=_probability))
     p.add_argument('--json', action='store_true',

@@ -20,7 +20,9 @@ from fastai.vision.all import (DataBlock, DataLoaders, ImageBlock, CategoryBlock
                                imagenet_stats, parent_label,
                                default_device, defaults)
 from .settings import UserError, settings
-from .core import atomic_dir, family, to_rgb, is_offline
+from .files import atomic_dir, is_offline
+from .images import to_rgb
+from .families import family
 
 # %% auto #0
 __all__ = ['SYNTH_CLASSES', 'SYNTHETIC', 'FRUITS360', 'find_root', 'check_root', 'extract_zip', 'get_fruits360', 'ProduceImage',

@@ -13,12 +13,13 @@ import torch.nn.functional as F
 from PIL import Image
 from fastcore.basics import ifnone
 from .settings import UserError, settings
-from .core import atomic_dir, family, file_sha256, save_figure, write_json
+from .files import atomic_dir, file_sha256, save_figure, write_json
+from .families import family
 from matplotlib.figure import Figure
 from .backgrounds import ShiftBackground
 from .data import get_fruits360, image_files
 from .calibration import non_produce_jpegs, top_conf
-from .inference import load_model
+from .model import load_model
 from fastai.vision.all import ClassificationInterpretation
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from packaging.specifiers import SpecifierSet
 import produce_classifier
 from .settings import UserError
-from .core import atomic_dir, is_offline, file_sha256, family, model_info
+from .files import atomic_dir, is_offline, file_sha256, model_info
+from .families import family
 from .serving import to_onnx
 
 # %% auto #0
@@ -119,7 +120,7 @@ def _card_usage(repo:str, info:dict, photos:dict) -> list[str]:
             '## How to use it', '', '```python', 'from huggingface_hub import hf_hub_download',
             f"path = hf_hub_download('{repo}', 'model.pkl'); hf_hub_download('{repo}', "
             f"'model.json')", '',
-            'from produce_classifier.inference import Predictor  # pip install produce-classifier',
+            'from produce_classifier.model import Predictor  # pip install produce-classifier',
             "Predictor(path).classify(['photo.jpg'])  # the app's answer: [{'label': class, family or "
             "'Not sure ...', 'confidences': {...}}]", '',
             '# or without torch: model.onnx with ONNX Runtime (input "image": Nx3xHxW, normalised with '

@@ -8,8 +8,8 @@ import collections, datetime, json, os, shutil, sys, threading
 from pathlib import Path
 from .settings import UserError
 from fastcore.basics import patch
-from .core import (NOT_PRODUCE, atomic_dir, atomic_file, file_sha256, family,
-                                     model_info, save_figure)
+from .files import atomic_dir, atomic_file, file_sha256, model_info, save_figure
+from .families import NOT_PRODUCE, family
 
 # %% auto #0
 __all__ = ['PredictionLog', 'record', 'read_log', 'monitor']

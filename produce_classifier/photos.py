@@ -10,12 +10,12 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 from fastcore.basics import ifnone
 from .settings import UserError
-from .core import family
+from .families import family
 from .data import image_files
 from .shops import is_grocery, photo_source, source_split
-from .core import atomic_dir, file_sha256, write_json
-from .core import open_image
-from .inference import Predictor
+from .files import atomic_dir, file_sha256, write_json
+from .images import open_image
+from .model import Predictor
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, RandomSplitter, Resize,
                                aug_transforms, parent_label,
                                vision_learner, accuracy, set_seed)

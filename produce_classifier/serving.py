@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from .settings import UserError
-from .core import (Answers, atomic_file, is_offline, file_sha256, model_info,
-                                     write_json)
+from .files import atomic_file, is_offline, file_sha256, model_info, write_json
+from .answers import Answers
 
 # %% auto #0
 __all__ = ['to_onnx', 'center_square', 'OnnxPredictor', 'load_predictor', 'zero_gpu', 'to_gpu', 'few_heaps', 'trim_memory',
@@ -21,7 +21,7 @@ def to_onnx(model:str|Path, # an exported model.pkl, with its model.json beside 
            ) -> Path:
     "Write `model`'s network to model.onnx beside it, its sha256 in model.json."
     import torch
-    from produce_classifier.inference import Predictor
+    from produce_classifier.model import Predictor
     from produce_classifier.model import WithMaps
     pred = Predictor(model, crops=False)  # refuses a pickle that does not match its model.json
     out, x = pred.path.with_suffix('.onnx'), torch.zeros(2, 3, pred.size, pred.size)
@@ -103,7 +103,7 @@ def load_predictor(model:str|Path, # a model.pkl; its model.onnx beside it is us
     if importlib.util.find_spec('torch') is None:
         raise UserError(f"Serving {model} needs torch, which is not installed, or a model.onnx "
                         f"beside it with onnxruntime: install one of them.")
-    from produce_classifier.inference import Predictor
+    from produce_classifier.model import Predictor
     return Predictor(model, crops, zoom=zoom)
 
 # %% ../nbs/09_serving.ipynb #55dfcdfd

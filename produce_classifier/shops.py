@@ -8,7 +8,8 @@ import csv, hashlib, os, shutil, sys, tempfile, urllib.error, urllib.request
 from pathlib import Path
 from fastcore.basics import ifnone
 from .settings import UserError, settings
-from .core import NOT_PRODUCE, UNKNOWN_PRODUCE, family, is_offline
+from .files import is_offline
+from .families import NOT_PRODUCE, UNKNOWN_PRODUCE, family
 from .data import extract_zip, read_labelled
 
 # %% auto #0

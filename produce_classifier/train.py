@@ -15,9 +15,8 @@ import torch.nn.functional as F
 from fastcore.basics import ifnone, store_attr
 from typing import Callable
 from .settings import UserError, settings
-from .core import (NOT_PRODUCE, UNKNOWN_PRODUCE, atomic_dir, atomic_file, best_family, display_name, family,
-                                     family_sums,
-                                     file_sha256, save_figure, write_json, write_text)
+from .files import atomic_dir, atomic_file, file_sha256, save_figure, write_json, write_text
+from .families import NOT_PRODUCE, UNKNOWN_PRODUCE, best_family, display_name, family, family_sums
 from .data import (FRUITS360, dataset_name, get_dls, image_files, image_size, make_synthetic, normalize_of,
                                      test_dl)
 from .calibration import (ZOOM, OutlierExposure, calibrate, non_produce_batch,

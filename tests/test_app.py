@@ -30,7 +30,7 @@ def test_the_app_serves_without_the_trainer(sample_model, sample):
     img = sorted((sample/'Test'/'Banana 1').iterdir())[0]
     code = ("import json, sys; import produce_classifier.app; loaded = lambda: sorted(m for m in sys.modules if m in "
             "('produce_classifier.train', 'produce_classifier.evaluate', 'sklearn', 'torch')); before = loaded(); "
-            "from produce_classifier.inference import Predictor; "
+            "from produce_classifier.model import Predictor; "
             f"label = Predictor({str(sample_model)!r}, crops=False).classify([{str(img)!r}])[0]['label']; "
             "print(json.dumps(dict(before=before, after=loaded(), label=label)))")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
@@ -43,7 +43,7 @@ def test_the_app_serves_without_the_trainer(sample_model, sample):
 
 def test_client_gets_the_class_of_fruits360_images(sample_app, sample_model, sample):
     "Through the HTTP API, one Test image per class: the top class is the image's own for most of them."
-    from produce_classifier.core import family
+    from produce_classifier.families import family
     client = Client(sample_app, verbose=False)
     vocab = json.loads(sample_model.with_suffix('.json').read_text())['vocab']
     right = 0
@@ -53,7 +53,7 @@ def test_client_gets_the_class_of_fruits360_images(sample_app, sample_model, sam
         assert len(fams) == 5 and set(fams) <= {family(v) for v in vocab}, fams
         # the headline: the leading family, a variety of it, or "not sure" naming it
         assert res['label'] == fams[0] or res['label'].startswith((f"{fams[0]} (", f"Not sure (best guess: {fams[0]}, ")), res
-        from produce_classifier.core import display_name
+        from produce_classifier.families import display_name
         assert {c['label'] for c in kinds['confidences']} <= {display_name(v) for v in vocab if family(v) == fams[0]}  # beneath
         assert Path(where).is_file()  # where the model looked, over the photo
         right += fams[0] == family(d.name)
@@ -103,7 +103,7 @@ def test_browser_uploads_a_phone_photo_and_reads_a_label(browser, demo_model, tm
     sys.path.insert(0, str(REPO/'docs'))
     from screenshot import shoot
     label, _ = shoot(demo_model, PHOTOS/'apple.jpg', tmp_path/'app.png', browser=browser)
-    from produce_classifier.core import display_name
+    from produce_classifier.families import display_name
     vocab = json.loads(demo_model.with_suffix('.json').read_text())['vocab']
     assert label in {display_name(v).split(' (')[0] for v in vocab} | {display_name(v) for v in vocab} or label.startswith('Not sure (best guess: '), label
     assert Image.open(tmp_path/'app.png').size == (1000, 980) and not list(tmp_path.glob('.*partial*'))
@@ -133,7 +133,7 @@ def test_browser_classifies_an_example(browser, demo_model, tmp_path):
         page = browser.new_page()
         page.goto(url)
         from produce_classifier.app import _examples
-        from produce_classifier.core import display_name
+        from produce_classifier.families import display_name
         example = _examples(demo_model.parent/'examples')[0]  # the first one the page offers
         page.locator('button.gallery-item').first.click()
         page.get_by_role('button', name='Classify').click()
@@ -144,7 +144,7 @@ def test_browser_classifies_an_example(browser, demo_model, tmp_path):
 
 def test_browser_at_phone_size_shows_the_answer_and_where_it_looked(browser, demo_model, tmp_path):
     "At 390x844 the upload control and the answer are on the first screen; a photo gets its headline, families and overlay."
-    from produce_classifier.core import display_name, family
+    from produce_classifier.families import display_name
     demo, url = serve(demo_model)
     try:
         page = browser.new_page(viewport={'width': 390, 'height': 844})
@@ -209,7 +209,7 @@ def _with_threshold(model, tmp_path, threshold):
 
 def _family_mass(top):
     "The leading family among `top` (class, probability) pairs, its total probability and how many of its varieties are there."
-    from produce_classifier.core import family
+    from produce_classifier.families import family
     fams = {}
     for c, p in top: fams.setdefault(family(c), []).append(p)
     fam, ps = max(fams.items(), key=lambda kv: sum(kv[1]))
@@ -217,9 +217,9 @@ def _family_mass(top):
 
 def test_client_gets_not_sure_and_family_answers(sample_model, sample, tmp_path):
     "Below the threshold the app names the family when only the variety is in doubt, and says 'Not sure' otherwise."
-    from produce_classifier.core import verdict
+    from produce_classifier.answers import verdict
     from produce_classifier.data import image_files
-    from produce_classifier.inference import Predictor
+    from produce_classifier.model import Predictor
     pred = Predictor(sample_model)
     test = list(image_files(sample, 'Test'))
     tops = pred.predict(test)
@@ -248,7 +248,7 @@ def test_calibrated_threshold_refuses_non_produce_and_answers_produce_more_accur
     "At the stored threshold, most non-produce pictures get 'Not sure', nearly all Test images are answered, and those answered are wrong less often."
     from fastai.vision.all import get_image_files
     from produce_classifier.data import image_files
-    from produce_classifier.inference import Predictor
+    from produce_classifier.model import Predictor
     from produce_classifier.calibration import make_non_produce
     pred = Predictor(sample_model)
     neg = sorted(get_image_files(make_non_produce(tmp_path/'non-produce', n=64, seed=7)))  # evaluation families, unseen in training
@@ -295,7 +295,7 @@ def test_prediction_log_keeps_one_line_per_request_from_8_clients_and_monitor_re
     "8 visitors at once, 4 photos each (one not an image): 32 whole JSON lines, each the answer its visitor got; `monitor` reads them."
     # a bad upload alone is a Gradio error; batched with others, an answer marked "Error: " (see test_inference): either way logged
     import subprocess, threading
-    from produce_classifier.core import file_sha256
+    from produce_classifier.files import file_sha256
     logs = tmp_path/'logs'
     demo, url = serve(sample_model, log_dir=logs)
     txt = tmp_path/'notes.txt'; txt.write_text('not a photo')

@@ -37,7 +37,7 @@ def test_malformed_settings_is_one_sentence(tmp_path):
 def test_demo_model_is_90_percent_right_on_its_synthetic_test_split(demo_model):
     "`produce-classifier demo` ends with a model that `predict` (a fresh process) finds >= 90% right on Test images it never saw, answering them."
     import json
-    from produce_classifier.core import family
+    from produce_classifier.families import family
     test = demo_model.parent.parent/'data'/'synthetic'/'Test'
     fns = sorted(f for d in test.iterdir() for f in d.iterdir())
     r = cli('predict', '--model', demo_model, '--json', '--top-k', 1, *fns)

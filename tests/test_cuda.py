@@ -2,7 +2,7 @@
 import json
 import pytest, torch
 from produce_classifier.data import get_dls, image_files
-from produce_classifier.inference import Predictor
+from produce_classifier.model import Predictor
 from produce_classifier.model import make_learner
 from produce_classifier.train import train
 

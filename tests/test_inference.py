@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 from produce_classifier.settings import UserError
-from produce_classifier.inference import Predictor, open_image
+from produce_classifier.images import open_image
+from produce_classifier.model import Predictor
 from conftest import PHOTOS
 
 def predict(*args):
@@ -42,7 +43,7 @@ def test_phone_photos_decode_reduced_and_match_learn_predict_top1(sample_model):
     "12 MP JPEGs are decoded at reduced size; the Predictor's top class agrees with learn.predict's on them."
     if not PHOTOS.exists(): pytest.skip(f"real photos not found at {PHOTOS} (set PRODUCE_PHOTOS)")
     pred = Predictor(sample_model, zoom=1)  # every view at the input size, as learn.predict sees a photo
-    learn_ = __import__('produce_classifier.inference', fromlist=['load_model']).load_model(sample_model)
+    learn_ = __import__('produce_classifier.model', fromlist=['load_model']).load_model(sample_model)
     for fn in sorted(PHOTOS.glob('*.jpg')):
         img = open_image(fn, size=pred.size)
         assert max(img.size) < 4032 / 2 and min(img.size) >= 4 * pred.size  # reduced, but plenty for the model
@@ -128,7 +129,7 @@ def test_the_family_prior_travels_into_onnx(sample_model, sample, tmp_path):
     "A network with ImageNet's family prior (`FamilyPrior`), exported to ONNX, gives the Predictor's probabilities on a big photo, the family ImageNet is sure of included."
     import torch
     from produce_classifier.data import image_files
-    from produce_classifier.inference import load_model
+    from produce_classifier.model import load_model
     from produce_classifier.model import FamilyPrior
     from produce_classifier.serving import OnnxPredictor, to_onnx
     from produce_classifier.train import export
@@ -158,7 +159,7 @@ def test_the_family_prior_travels_into_onnx(sample_model, sample, tmp_path):
 def test_names_people_use_sum_what_the_model_said(fruits_all, sample_model, sample):
     "Every class of Fruits-360 gets a display name with no number; the families and varieties shown sum the model's classes."
     import re
-    from produce_classifier.core import display_name, family
+    from produce_classifier.families import display_name, family
     from produce_classifier.data import image_files
     names = [display_name(d.name) for d in sorted((fruits_all/'Training').iterdir())]
     assert len(names) == 160 and not [n for n in names if re.search(r'\d\W*$', n)], names

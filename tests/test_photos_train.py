@@ -2,7 +2,7 @@
 import json, subprocess
 import pytest
 from gradio_client import Client, handle_file
-from produce_classifier.core import family
+from produce_classifier.families import family
 from produce_classifier.data import SYNTH_CLASSES, make_shop_photos, read_labelled
 from produce_classifier.monitor import monitor
 from produce_classifier.photos import evaluate_photos

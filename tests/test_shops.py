@@ -2,7 +2,7 @@
 import functools, http.server, threading, zipfile
 import pytest
 from produce_classifier.settings import UserError, settings
-from produce_classifier.core import NOT_PRODUCE, UNKNOWN_PRODUCE, family
+from produce_classifier.families import NOT_PRODUCE, UNKNOWN_PRODUCE, family
 from produce_classifier.shops import get_grocery, grocery_classes, labels_sha256, read_grocery
 from conftest import REPO
 
@@ -138,7 +138,7 @@ def test_train_learns_the_downloaded_shop_photos_by_default_and_credits_them(sho
     from produce_classifier.app import _description
     from produce_classifier.hub import model_card
     from produce_classifier.photos import evaluate_photos
-    from produce_classifier.core import file_sha256
+    from produce_classifier.files import file_sha256
     from produce_classifier.train import tiny_model
     root, old = tiny_model()
     out = shop_grocery/'models'/'model.pkl'

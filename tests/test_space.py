@@ -7,7 +7,7 @@ from gradio_client import Client, handle_file
 from packaging.specifiers import SpecifierSet
 from produce_classifier.hub import ZEROGPU_TORCH, SPACE_PYTHON, build_space
 from produce_classifier.serving import to_onnx
-from produce_classifier.core import family
+from produce_classifier.families import family
 from hub_server import serve
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_space_serves_the_published_model_and_pushes_as_a_gradio_space(demo_mode
     created = state.repos['spaces/someone/produce-demo']
     assert created['type'] == 'space' and created['sdk'] == 'gradio' and created['hardware'] == 'zero-a10g'
     files = state.commits['spaces/someone/produce-demo']
-    assert {'app.py', 'requirements.txt', 'settings.ini', 'README.md', 'produce_classifier/app.py', 'produce_classifier/inference.py'} <= set(files)
+    assert {'app.py', 'requirements.txt', 'settings.ini', 'README.md', 'produce_classifier/app.py', 'produce_classifier/model.py'} <= set(files)
     front = _front(files['README.md'].decode())
     assert front['sdk'] == 'gradio' and front['python_version'] == SPACE_PYTHON and front['suggested_hardware'] == 'zero-a10g'
     assert front['models'] == ['someone/produce'] and not any('__pycache__' in p for p in files)

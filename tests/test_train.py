@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import numpy as np
 import torch
-from produce_classifier.core import family
+from produce_classifier.families import family
 from produce_classifier.settings import UserError
 from produce_classifier.train import GENTLE_LR, export, train
 
@@ -137,7 +137,7 @@ def test_pretrained_default_keeps_imagenet_and_learns_the_produce(sample, imagen
     assert len((out.parent/'history.csv').read_text().splitlines()) == 4  # the header, the probe's row and the fine-tune's 2 epochs
     # "not sure" of things that are not produce (8 families training never saw), while unseen Test images are answered
     from produce_classifier.data import image_files
-    from produce_classifier.inference import Predictor
+    from produce_classifier.model import Predictor
     from produce_classifier.calibration import non_produce_benchmark
     pred = Predictor(out)
     assert pred.energy_floor == info['calibration']['energy_floor'] is not None
