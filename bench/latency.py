@@ -16,8 +16,7 @@ import argparse, os, statistics, subprocess, sys, time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from produce_classifier.data import image_files
-from produce_classifier.model import Predictor
-from produce_classifier.model import load_model
+from produce_classifier.model import Predictor, load_model
 from benchlib import p95, SHARED
 
 

@@ -19,8 +19,7 @@ from fastai.vision.all import get_image_files
 from produce_classifier.families import family
 from produce_classifier.data import image_files
 from produce_classifier.train import train
-from produce_classifier.model import IMAGENET_FAMILIES
-from produce_classifier.model import Predictor
+from produce_classifier.model import IMAGENET_FAMILIES, Predictor
 from produce_classifier.photos import evaluate_photos, read_photos, textbook_learner
 from produce_classifier.calibration import make_non_produce
 from benchlib import SHARED, device, mean_table, workers
