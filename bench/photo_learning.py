@@ -17,7 +17,8 @@ from pathlib import Path
 warnings.filterwarnings('ignore')
 from produce_classifier.families import family
 from produce_classifier.data import read_labelled
-from produce_classifier.train import photo_folds, train
+from produce_classifier.photo_learning import photo_folds
+from produce_classifier.train import train
 from produce_classifier.photos import evaluate_photos
 from benchlib import SHARED, workers
 

@@ -22,13 +22,13 @@ def test_the_navigation_lists_every_notebook_in_data_flow_order(site, browser):
     assert page.locator('h1').first.inner_text().strip() == 'produce_classifier'
 
 def test_a_notebook_page_shows_its_figure(site, browser):
-    page = _page(browser, (site/'06_train.html').as_uri())
+    page = _page(browser, (site/'07_train.html').as_uri())
     img = page.locator('.cell_output img').first
     img.scroll_into_view_if_needed()
     assert img.evaluate('e => e.complete && e.naturalWidth') > 100  # `show_batch`'s figure, decoded by the browser
 
 def test_an_api_entry_renders(site, browser):
-    page = _page(browser, (site/'06_train.html').as_uri())
+    page = _page(browser, (site/'06c_photo_learning.html').as_uri())
     entry = page.locator('section#photo-folds')
     assert entry.locator('h3').inner_text().strip().startswith('photo_folds')
     assert 'def photo_folds(' in entry.locator('pre').first.inner_text()  # the signature, with its docments
