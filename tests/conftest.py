@@ -1,7 +1,8 @@
-"Shared fixtures: a synthetic dataset, the real sample beside the repo, and a machine with no network."
-import os, shutil, socket, subprocess
+"Shared fixtures: a synthetic dataset, the real sample beside the repo, and a machine with no network; the CLI run in this process."
+import contextlib, io, os, shutil, socket, subprocess
 from pathlib import Path
 import pytest
+from fastcore.xtras import working_directory
 from produce_classifier.data import make_synthetic
 
 os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')  # no phoning home from tests
@@ -14,6 +15,21 @@ REAL = Path(os.environ.get('REAL_PHOTOS', REPO.parent/'shared'/'real-photos'))
 CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
 FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
          '--disable-component-update', '--disable-sync']
+
+def cli(*args, cwd=None) -> subprocess.CompletedProcess:
+    """`produce-classifier ARGS` run by its `main` in this process, and reported as a subprocess would be (exit code, stdout,
+    stderr). The installed entry point itself is run by `test_cli.py`, the demo fixture and the kill tests; here fastai's
+    import (about 12 s a process on a CI core) is paid once a session, not once a call."""
+    from produce_classifier.cli import main
+    out, err, code = io.StringIO(), io.StringIO(), 0
+    with contextlib.ExitStack() as st:
+        if cwd is not None: st.enter_context(working_directory(cwd))  # settings.ini is read from the working directory
+        st.enter_context(contextlib.redirect_stdout(out)); st.enter_context(contextlib.redirect_stderr(err))
+        try: main([str(a) for a in args])
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 0 if e.code is None else 1
+            if isinstance(e.code, str): print(e.code, file=err)  # as the interpreter prints sys.exit's sentence
+    return subprocess.CompletedProcess(['produce-classifier', *map(str, args)], code, out.getvalue(), err.getvalue())
 
 @pytest.fixture(scope='session')
 def synth(tmp_path_factory):

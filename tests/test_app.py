@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from gradio_client import Client, handle_file
 from produce_classifier.app import MAX_FILE_SIZE, make_demo
-from conftest import PHOTOS, REPO
+from conftest import PHOTOS, REPO, cli
 
 def _port():
     with socket.socket() as s:
@@ -28,8 +28,9 @@ def test_the_app_serves_without_the_trainer(sample_model, sample):
     "Importing the app loads neither torch, the trainer nor scikit-learn; loading a torch model and answering a photo loads no trainer."
     import subprocess, sys
     img = sorted((sample/'Test'/'Banana 1').iterdir())[0]
+    trainer = {f'produce_classifier.{m}' for m in ('train', 'heads', 'callbacks', 'photo_learning', 'evaluate')}
     code = ("import json, sys; import produce_classifier.app; loaded = lambda: sorted(m for m in sys.modules if m in "
-            "('produce_classifier.train', 'produce_classifier.evaluate', 'sklearn', 'torch')); before = loaded(); "
+            f"{(*sorted(trainer), 'sklearn', 'torch')!r}); before = loaded(); "
             "from produce_classifier.model import Predictor; "
             f"label = Predictor({str(sample_model)!r}, crops=False).classify([{str(img)!r}])[0]['label']; "
             "print(json.dumps(dict(before=before, after=loaded(), label=label)))")
@@ -37,7 +38,7 @@ def test_the_app_serves_without_the_trainer(sample_model, sample):
     assert r.returncode == 0, r.stderr
     got = json.loads(r.stdout.splitlines()[-1])
     assert got['before'] == [], got  # the app imports nothing heavy
-    assert 'torch' in got['after'] and not {'produce_classifier.train', 'produce_classifier.evaluate'} & set(got['after']), got
+    assert 'torch' in got['after'] and not trainer & set(got['after']), got
     # (scikit-learn comes with the pickle: fastai's metrics import it; the ONNX path of a Space loads none of them)
     assert got['label'].startswith('Banana'), got  # a Test image it never saw, its produce named
 
@@ -267,15 +268,13 @@ def test_calibrated_threshold_refuses_non_produce_and_answers_produce_more_accur
 
 def test_cli_api_and_app_give_the_same_answer(sample_app, sample_model, sample, tmp_path):
     "The same photos through `predict --json`, the Python API and the app (gradio_client): one answer each, the same in all three."
-    import subprocess
     from PIL import Image
     from produce_classifier.serving import load_predictor
     orange = tmp_path/'orange.png'; Image.new('RGB', (200, 200), (245, 140, 30)).save(orange)  # a flat square: not produce
     noise = tmp_path/'noise.png'; Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), np.uint8)).save(noise)
     fns = [sorted(d.iterdir())[0] for d in sorted((sample/'Test').iterdir())[::3]] + sorted(PHOTOS.glob('*'))[:2] + [orange, noise]
-    def cli(*args):
-        r = subprocess.run(['produce-classifier', 'predict', '--model', str(sample_model), '--json', *args, *map(str, fns)],
-                           capture_output=True, text=True, timeout=300)
+    def predict(*args):
+        r = cli('predict', '--model', sample_model, '--json', *args, *fns)
         assert r.returncode == 0, r.stderr
         return [(v['verdict'], [f['label'] for f in v['families']]) for v in json.loads(r.stdout).values()]
     api = [(v['label'], list(v['families'])) for v in load_predictor(sample_model).classify(fns)]
@@ -283,18 +282,18 @@ def test_cli_api_and_app_give_the_same_answer(sample_app, sample_model, sample, 
     app = [client.predict(handle_file(str(f)), api_name='/predict')[0] for f in fns]
     app = [(a['label'], [c['label'] for c in a['confidences']]) for a in app]
     shown = [(a, [] if a.startswith('Not sure') else fams) for a, fams in api]  # the page: no families beside "not sure"
-    assert cli() == api and app == shown, (cli(), api, app)  # the headline and the families, through all three
+    assert predict() == api and app == shown, (predict(), api, app)  # the headline and the families, through all three
     assert any(a.startswith('Not sure') for a, _ in api) and any(not a.startswith('Not sure') for a, _ in api)
     assert api[-2][0].startswith('Not sure'), api[-2]  # the flat orange square, from a model trained from scratch
     # --threshold overrides the model's: at 0 every photo is answered, in the CLI and in the API alike
-    at0 = cli('--threshold', '0')
+    at0 = predict('--threshold', '0')
     assert at0 == [(v['label'], list(v['families'])) for v in load_predictor(sample_model).classify(fns, threshold=0)]
     assert not any(a.startswith('Not sure') for a, _ in at0)
 
 def test_prediction_log_keeps_one_line_per_request_from_8_clients_and_monitor_reports_it(sample_model, sample, tmp_path):
     "8 visitors at once, 4 photos each (one not an image): 32 whole JSON lines, each the answer its visitor got; `monitor` reads them."
     # a bad upload alone is a Gradio error; batched with others, an answer marked "Error: " (see test_inference): either way logged
-    import subprocess, threading
+    import threading
     from produce_classifier.files import file_sha256
     logs = tmp_path/'logs'
     demo, url = serve(sample_model, log_dir=logs)
@@ -321,8 +320,7 @@ def test_prediction_log_keeps_one_line_per_request_from_8_clients_and_monitor_re
     model_sha = json.loads(sample_model.with_suffix('.json').read_text())['sha256']
     assert {l['model_sha256'] for l in lines} == {model_sha} and all(l['seconds'] > 0 for l in lines)
     assert sorted(p.name for p in logs.iterdir()) == ['predictions.jsonl']  # no photo kept
-    r = subprocess.run(['produce-classifier', 'monitor', str(logs), '--model', str(sample_model), '--out', str(tmp_path/'report')],
-                       capture_output=True, text=True, timeout=300)
+    r = cli('monitor', logs, '--model', sample_model, '--out', tmp_path/'report')
     assert r.returncode == 0 and '32 requests, 1 unreadable uploads' in r.stdout, r.stdout + r.stderr
     report = json.loads((tmp_path/'report'/'monitor.json').read_text())
     assert sum(f['answers'] for f in report['families']) == sum(not v.startswith('Not sure') for _, v in answered)

@@ -1,12 +1,12 @@
 "Evaluation on the real Fruits-360 sample: the five reports, an independent recomputation, unknown classes and a corrupt image."
-import json, subprocess
+import json
 import pytest
 from PIL import Image
 from fastai.learner import load_learner
+from conftest import cli
 
 def evaluate_cli(model, data, out):
-    r = subprocess.run(['produce-classifier', 'evaluate', '--model', str(model), '--data', str(data), '--out', str(out)],
-                       capture_output=True, text=True, timeout=600)
+    r = cli('evaluate', '--model', model, '--data', data, '--out', out)
     assert r.returncode == 0, r.stderr
     return r
 
@@ -50,8 +50,7 @@ def test_unknown_class_and_corrupt_image_are_reported(sample_model, sample, tmp_
     assert 'Skipped: 1 unknown Test classes' in r.stdout and 'Skipped: 1 unreadable images' in r.stdout
 
 def test_missing_model_is_one_sentence(tmp_path, synth):
-    r = subprocess.run(['produce-classifier', 'evaluate', '--model', str(tmp_path/'nope.pkl'), '--data', str(synth)],
-                       capture_output=True, text=True, timeout=300)
+    r = cli('evaluate', '--model', tmp_path/'nope.pkl', '--data', synth)
     assert r.returncode == 1 and 'Traceback' not in r.stderr
     assert r.stderr.strip() == f"error: No model at {tmp_path/'nope.pkl'}: train one with `produce-classifier train` (or `produce-classifier demo`)."
 
@@ -73,8 +72,7 @@ def test_evaluate_photos_writes_the_real_photo_reports(sample_model, real_photos
     rows = list(csv.DictReader(open(real_photos/'labels.csv')))[::12]  # every 12th photo: all kinds of family, quickly
     sub = tmp_path/'photos'; sub.mkdir()
     with open(sub/'labels.csv', 'w') as f: f.write('file,family\n' + ''.join(f"{real_photos/r['file']},{r['family']}\n" for r in rows))
-    r = subprocess.run(['produce-classifier', 'evaluate', '--model', str(sample_model), '--photos', str(sub), '--out', str(tmp_path/'rep')],
-                       capture_output=True, text=True, timeout=600)
+    r = cli('evaluate', '--model', sample_model, '--photos', sub, '--out', tmp_path/'rep')
     assert r.returncode == 0, r.stderr
     m = json.loads((tmp_path/'rep'/'photos_metrics.json').read_text())
     assert m['n_photos'] == len(rows) and m['unreadable'] == []
@@ -84,7 +82,7 @@ def test_evaluate_photos_writes_the_real_photo_reports(sample_model, real_photos
     with Image.open(tmp_path/'rep'/'photos_mistakes.png') as img: assert img.width == 6 * 160 and img.height >= 190
 
 def test_evaluate_photos_bad_folder_is_one_sentence(tmp_path):
-    r = subprocess.run(['produce-classifier', 'evaluate', '--photos', str(tmp_path/'nowhere')], capture_output=True, text=True, timeout=300)
+    r = cli('evaluate', '--photos', tmp_path/'nowhere')
     assert r.returncode == 1 and 'Traceback' not in r.stderr
     assert r.stderr.strip() == f"error: {tmp_path/'nowhere'} is not a folder: give a folder of family folders, or one with a labels.csv (file,family)."
 

@@ -1,15 +1,14 @@
 "Inference as users meet it: `produce-classifier predict` on real files, and the Predictor on 12 MP phone photos."
-import io, json, shutil, subprocess
+import io, json, shutil
 import numpy as np
 import pytest
 from PIL import Image
 from produce_classifier.settings import UserError
 from produce_classifier.images import open_image
 from produce_classifier.model import Predictor
-from conftest import PHOTOS
+from conftest import PHOTOS, cli
 
-def predict(*args):
-    return subprocess.run(['produce-classifier', 'predict', *map(str, args)], capture_output=True, text=True, timeout=300)
+def predict(*args): return cli('predict', *args)
 
 def test_predict_cli_names_the_class(sample_model, sample):
     fns = [sorted(d.iterdir())[0] for d in sorted((sample/'Test').iterdir())]

@@ -1,5 +1,5 @@
 "Learning from real photos as users run it: the loop from the app's flag to `train --photos`, labels, hold-outs, bad files."
-import json, subprocess
+import json
 import pytest
 from gradio_client import Client, handle_file
 from produce_classifier.families import family
@@ -7,6 +7,7 @@ from produce_classifier.data import SYNTH_CLASSES, make_shop_photos, read_labell
 from produce_classifier.monitor import monitor
 from produce_classifier.photos import evaluate_photos
 from produce_classifier.train import tiny_model
+from conftest import cli
 from test_app import serve
 
 TINY = dict(arch='resnet18', size=64, bs=16, lr=3e-3, pretrained=False, epochs=6, seed=42, progress=False, num_workers=0)  # as `tiny_model`
@@ -28,9 +29,8 @@ def loop(tmp_path_factory):
     finally: demo.close()
     (tmp/'logs'/'flagged'/'Lemon 1'/'broken.jpg').write_bytes(b'\xff\xd8 not really a jpeg')  # a file damaged on disk
     report = monitor(tmp/'logs', tmp/'monitor', old)
-    r = subprocess.run(['produce-classifier', 'train', '--data', root, '--photos', tmp/'logs'/'flagged', '--out', tmp/'new'/'model.pkl',
-                        '--arch', 'resnet18', '--size', '64', '--bs', '16', '--lr', '3e-3', '--no-pretrained', '--epochs', '6', '--seed', '42'],
-                       capture_output=True, text=True, timeout=900, cwd=tmp)  # a [data] dir with no download: the flagged photos alone
+    r = cli('train', '--data', root, '--photos', tmp/'logs'/'flagged', '--out', tmp/'new'/'model.pkl', '--arch', 'resnet18',
+            '--size', '64', '--bs', '16', '--lr', '3e-3', '--no-pretrained', '--epochs', '6', '--seed', '42', cwd=tmp)  # a [data] dir with no download: the flagged photos alone
     assert r.returncode == 0, r.stderr
     return dict(tmp=tmp, old=old, new=tmp/'new'/'model.pkl', unseen=unseen, said=said, report=report, out=r.stdout)
 
@@ -60,7 +60,7 @@ def test_the_model_says_which_photos_trained_it(loop):
 def test_an_unknown_label_is_one_sentence_before_training(synth, tmp_path):
     for d in ('Lemmon', 'Lime'):
         (tmp_path/'photos'/d).mkdir(parents=True); (tmp_path/'photos'/d/'a.jpg').write_bytes((synth/'Test'/'Lemon 1'/'0_100.jpg').read_bytes())
-    r = subprocess.run(['produce-classifier', 'train', '--data', synth, '--photos', tmp_path/'photos', '--out', tmp_path/'m'/'model.pkl',
-                        '--arch', 'resnet18', '--size', '32', '--no-pretrained', '--epochs', '1'], capture_output=True, text=True, timeout=300)
+    r = cli('train', '--data', synth, '--photos', tmp_path/'photos', '--out', tmp_path/'m'/'model.pkl', '--arch', 'resnet18',
+            '--size', '32', '--no-pretrained', '--epochs', '1')
     assert r.returncode == 1 and "The photo label 'Lemmon' is neither a class nor a family of this dataset (closest: Lemon" in r.stderr, r.stderr
     assert 'Traceback' not in r.stderr and not (tmp_path/'m').exists()  # nothing trained, nothing written

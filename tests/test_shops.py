@@ -4,7 +4,7 @@ import pytest
 from produce_classifier.settings import UserError, settings
 from produce_classifier.families import NOT_PRODUCE, UNKNOWN_PRODUCE, family
 from produce_classifier.shops import get_grocery, grocery_classes, labels_sha256, read_grocery
-from conftest import REPO
+from conftest import REPO, cli
 
 GROCERY = REPO.parent/'shared'/'grocery-store'
 COMMIT = settings().data.grocery_commit
@@ -73,7 +73,7 @@ def test_every_class_maps_to_a_fruits360_family_not_produce_or_unknown(fruits_al
     assert all(family(l) == l for l in labels.values())
 
 def test_a_grocery_root_is_a_photo_folder_for_training(sample):
-    from produce_classifier.train import photo_set
+    from produce_classifier.photo_learning import photo_set
     vocab = sorted(d.name for d in (sample/'Training').iterdir())
     shots = photo_set([GROCERY], vocab)
     labels = [l for _, l in shots['items']]
@@ -90,7 +90,6 @@ def _settings(d, **data):
     (d/'settings.ini').write_text('[data]\n' + ''.join(f'{k} = {v}\n' for k, v in data.items()))
 
 def test_download_brings_fruits360_and_the_shop_photos(site, synth, tmp_path):
-    from test_cli import cli
     _settings(tmp_path, grocery_url=f'{site}/{COMMIT}.zip')
     r = cli('download', '--data', synth, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -100,7 +99,6 @@ def test_download_brings_fruits360_and_the_shop_photos(site, synth, tmp_path):
     assert cli('download', '--data', synth, cwd=tmp_path).stdout == r.stdout
 
 def test_download_without_the_network_is_one_sentence_and_none_skips_the_photos(synth, tmp_path):
-    from test_cli import cli
     _settings(tmp_path, grocery_url='http://127.0.0.1:9/gone.zip')
     r = cli('download', '--data', synth, cwd=tmp_path)
     assert (r.returncode, r.stdout.strip()) == (1, str(synth.resolve()))  # Fruits-360 is there; the photos are not
@@ -134,7 +132,6 @@ def shop_grocery(tmp_path_factory):
 def test_train_learns_the_downloaded_shop_photos_by_default_and_credits_them(shop_grocery):
     "No photo flag: the GroceryStoreDataset `download` brought trains the model, its test split is measured (never trained on), and the model, its card and its page credit it."
     import json
-    from test_cli import cli
     from produce_classifier.app import _description
     from produce_classifier.hub import model_card
     from produce_classifier.photos import evaluate_photos

@@ -1,4 +1,4 @@
-"Training as users run it: the CLI in a subprocess, a fresh process loading the model, kills, resumes and offline weights."
+"Training as users run it: the CLI, a fresh process loading the model, kills of the installed command, resumes and offline weights."
 import json, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
@@ -7,17 +7,19 @@ import torch
 from produce_classifier.families import family
 from produce_classifier.settings import UserError
 from produce_classifier.train import GENTLE_LR, export, train
+from conftest import cli
 
 FAST = ['--arch', 'resnet18', '--size', '32', '--bs', '16', '--lr', '1e-2', '--no-pretrained']
 
-def cli(*args, **kwargs):
+def command(*args, **kwargs):
+    "The installed `produce-classifier` in a process of its own, as a user (or the kernel) can kill or limit it."
     return subprocess.run(['produce-classifier', *map(str, args)], capture_output=True, text=True, timeout=600, **kwargs)
 
 @pytest.fixture(scope='module')
 def trained(synth, tmp_path_factory):
-    "A model trained by `produce-classifier train`, and the command's result."
+    "A model trained by `produce-classifier train`, its checkpoints kept, and the command's result."
     out = tmp_path_factory.mktemp('trained')/'models'/'model.pkl'
-    r = cli('train', '--data', synth, *FAST, '--epochs', 3, '--out', out)
+    r = cli('train', '--data', synth, *FAST, '--epochs', 3, '--out', out, '--keep-checkpoints')
     assert r.returncode == 0, r.stderr
     return out, r
 
@@ -92,11 +94,10 @@ def test_pretrained_weights_offline_is_one_sentence(synth, tmp_path, monkeypatch
     assert str(tmp_path/'torch'/'hub'/'checkpoints') in msg and '--no-pretrained' in msg
     assert not (tmp_path/'model.pkl').exists()
 
-def test_resume_refuses_other_settings(synth, tmp_path):
-    out = tmp_path/'models'/'model.pkl'
-    r = cli('train', '--data', synth, *FAST, '--epochs', 1, '--out', out, '--keep-checkpoints')
-    assert r.returncode == 0 and (out.parent/'checkpoints'/'state.json').exists(), r.stderr
-    args = ['train', '--data', synth, '--bs', '16', '--lr', '1e-2', '--no-pretrained', '--epochs', 1, '--out', out, '--resume']
+def test_resume_refuses_other_settings(trained, synth):
+    out, _ = trained
+    assert (out.parent/'checkpoints'/'state.json').exists()  # kept (--keep-checkpoints)
+    args = ['train', '--data', synth, '--bs', '16', '--lr', '1e-2', '--no-pretrained', '--epochs', 3, '--out', out, '--resume']
     r = cli(*args, '--arch', 'resnet18', '--size', 48)
     assert r.returncode == 1 and r.stderr.strip() == (f"error: The checkpoint in {out.parent/'checkpoints'} was made with size=32, not size=48: "
                                                        "resume with the same settings, or train without --resume.")
@@ -111,7 +112,7 @@ def test_a_failed_checkpoint_write_is_one_sentence_and_leaves_no_partial_file(sy
         resource.setrlimit(resource.RLIMIT_FSIZE, (8 << 20, 8 << 20))  # resnet18's weights are 45 MB
     out = tmp_path/'models'/'model.pkl'
     # Fruits-360 alone: stderr holds the error's sentence and nothing else (not the notice that no shop photos were downloaded)
-    r = cli('train', '--data', synth, *FAST, '--epochs', 1, '--out', out, '--photos', 'none', preexec_fn=limit)
+    r = command('train', '--data', synth, *FAST, '--epochs', 1, '--out', out, '--photos', 'none', preexec_fn=limit)
     assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr
     assert r.stderr.strip().startswith(f"error: Could not write {out.parent/'checkpoints'/'best.pth'} (") and r.stderr.strip().endswith(
         "free some disk space (or raise the file-size limit), then run again with --resume.")
