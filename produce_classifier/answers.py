@@ -8,7 +8,7 @@ import functools
 import numpy as np
 from PIL import Image
 from fastcore.basics import ifnone, patch
-from .settings import UserError, settings
+from .settings import UserError, default_settings
 from .images import open_image, view_size, views, where_it_looked
 from .families import _summed, display_name, family, family_sums
 
@@ -17,12 +17,12 @@ __all__ = ['IMAGENET_SURE', 'FLAT', 'verdict', 'beside', 'curve_threshold', 'sur
 
 # %% ../nbs/01d_answers.ipynb #5b07e63a
 def verdict(preds:list[tuple[str, float]], # (class, probability), most probable first
-            threshold:float|None=None, # below this top probability: "not sure"; default: `[app] threshold`
+            threshold:float|None=None, # below this top probability: "not sure"; default: the built-in `[app] threshold`
             familiar:bool=True, # False: unlike anything the model learned, so "not sure" however high `p`
             guess:tuple[str, float]|None=None, # the family named when it abstains; default: `preds`' first
            ) -> dict:
     "The headline, the family answered (None when it abstains) and the top classes for one photo."
-    threshold, conf = ifnone(threshold, settings().app.threshold), dict(preds)
+    threshold, conf = ifnone(threshold, default_settings().app.threshold), dict(preds)
     said = lambda label, fam: dict(label=label, family=fam, abstained=fam is None, confidences=conf)
     (shown, q), (fam, qf) = _summed(preds, display_name)[0], _summed(preds, family)[0]
     if familiar and q >= threshold:
@@ -74,10 +74,11 @@ class Answers:
                  info:dict|None=None, # its model.json, with the calibration `train` recorded
                  crops:bool|None=None, # big photos whole and as tiles (`views`); default: `[app] crops`
                  zoom:float|None=None, # views seen at up to `zoom` x the input size; default: `[app] zoom`
+                 cfg:dict|None=None, # the settings the door read (`settings()`); default: the built-in ones
                 ):
         self.vocab, self.size, self.info = list(vocab), size, info or {}
-        self.crops, self.zoom = ifnone(crops, settings().app.crops), ifnone(zoom,
-                                                                            settings().app.zoom)
+        self.app = ifnone(cfg, default_settings()).app  # thresholds for a model without its own, top_k, crops, zoom
+        self.crops, self.zoom = ifnone(crops, self.app.crops), ifnone(zoom, self.app.zoom)
         if not self.zoom >= 1:
             raise UserError(f"zoom is {self.zoom}: give 1 (every view at the model's input size) "
                             f"or more.")
@@ -118,7 +119,7 @@ def _views(self:Answers, src, crops:bool|None=None) -> tuple[list[Image.Image], 
 @patch
 def _calibrate(self:Answers, info:dict):
     "The temperature, thresholds and energy floors recorded in `model.json` (`info`)."
-    cal, app = info.get('calibration', {}), settings().app
+    cal, app = info.get('calibration', {}), self.app
     self.temperature = cal.get('temperature', 1.0)
     self.threshold = cal.get('threshold', app.threshold)  # where "not sure" starts
     # ...for a photo (bigger than a frame): at least `[app] photo_threshold`, higher where the model's own real photos were
@@ -180,7 +181,7 @@ def _top(self:Answers, p:np.ndarray, k:int|None) -> list[list[tuple[str, float]]
 
 @patch
 def _k(self:Answers, k:int|None) -> int:
-    k = min(ifnone(k, settings().app.top_k), len(self.vocab))
+    k = min(ifnone(k, self.app.top_k), len(self.vocab))
     if k < 1: raise UserError(f"top_k is {k}: ask for at least 1 class.")
     return k
 

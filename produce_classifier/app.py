@@ -168,10 +168,11 @@ def make_demo(model:str|Path|None=None, # model.pkl; default: `MODEL_PATH`, `MOD
               keep_uploads:int=300, # seconds an upload stays on the server before it is deleted
              ) -> gr.Blocks:
     "The Gradio app for `model` (not launched)."
-    cfg = settings().app
+    every = settings()  # the door: read once, when the app starts
+    cfg = every.app
     try:
         path, source = _model_path(model, cfg)
-        pred = load_predictor(path)
+        pred = load_predictor(path, cfg=every)
     except UserError as e: return _guidance(str(e))
     log_dir = log_dir or os.environ.get('PREDICTION_LOG') or cfg.log_dir
     log = PredictionLog(log_dir, cfg.log_max_mb) if log_dir else None

@@ -21,10 +21,11 @@ def _download(args):
     # imported here so `--help` answers without loading torch
     from produce_classifier.data import get_fruits360
     from produce_classifier.shops import GROCERY_SOURCE, asked_sources, get_grocery
-    root = get_fruits360(args.data, args.version)
+    cfg = settings()
+    root = get_fruits360(args.data, args.version, cfg)
     print(root, flush=True)
-    if GROCERY_SOURCE not in map(str.lower, asked_sources(args.photos)): return
-    try: print(get_grocery())
+    if GROCERY_SOURCE not in map(str.lower, asked_sources(args.photos, cfg=cfg)): return
+    try: print(get_grocery(cfg=cfg))
     except UserError as e:
         raise UserError(f"{e} (Fruits-360 is ready; `--photos none` gets it alone.)") from None
 
@@ -41,7 +42,7 @@ def _train(args):
     "Train a classifier on Fruits-360 (and labelled photos) and export model.pkl with model.json beside it."
     from produce_classifier.data import get_fruits360
     from produce_classifier.train import train
-    train(get_fruits360(args.data),
+    train(get_fruits360(args.data, cfg=settings()),
           **{k: getattr(args, k) for k in _flags('train', 'train', ['root']) + _dls_flags()})
     print(_summary(args.out))
 
@@ -55,7 +56,7 @@ def _demo(args):
 def _evaluate_photos(args):
     "Evaluate a model on labelled real photos and write the reports."
     from produce_classifier.photos import evaluate_photos
-    m = evaluate_photos(args.photos, args.model, out=args.out)
+    m = evaluate_photos(args.photos, args.model, out=args.out, cfg=settings())
     print(f"Real photos: family accuracy {m['family_accuracy']:.1%} on {m['n_photos']} photos; at "
           f"the threshold {m['threshold']:.3f} ({m['photo_threshold']:.3f} for a photo) "
           f"the model answers {m['answered']:.1%} of them ({m['accuracy_answered']:.1%} right) and "
@@ -93,7 +94,7 @@ def _predict(args):
     from produce_classifier.serving import load_predictor
     from produce_classifier.answers import beside
     # the app's predictor, so the same photo gets the same answer
-    pred, failed, results = load_predictor(args.model), 0, {}
+    pred, failed, results = load_predictor(args.model, cfg=settings()), 0, {}
     for fn in args.images:
         try:
             results[fn] = pred.classify([fn], args.k, args.threshold, explain=bool(args.explain))[0]
@@ -185,8 +186,8 @@ def params(module:str, fn:str) -> dict:
                     notes.get(a.lineno, '')) for a, d in zip(args, defaults)}
 
 def _flags(module:str, fn:str, skip:list[str]=()) -> list[str]:
-    "The arguments of `fn` that are flags: all of them but `skip`."
-    return [a for a in params(module, fn) if a not in skip and a != 'self']
+    "The arguments of `fn` that are flags: all of them but `skip` (and `cfg`, the settings this door passes)."
+    return [a for a in params(module, fn) if a not in (*skip, 'self', 'cfg')]
 
 def _dls_flags() -> list[str]:
     "The arguments of `get_dls` that `train` passes through."
@@ -196,8 +197,8 @@ def _help(doc:str, default) -> str:
     "A docment as `--help` shows it, with the values of the settings it names."
     if default is not None: return doc.split('; default:')[0]
     cfg = settings()
-    return re.sub(r'`\[(\w+)\] (\w+)`', lambda m: f"{m[0]} ({cfg[m[1]][m[2]]!r})"
-                  if m[2] in cfg.get(m[1], {}) else m[0], doc)
+    # every setting a docment names is a row of `TABLE`: a misspelt one fails here, in `--help`'s tests
+    return re.sub(r'`\[(\w+)\] (\w+)`', lambda m: f"{m[0]} ({cfg[m[1]][m[2]]!r})", doc)
 
 # %% ../nbs/14_cli.ipynb #73d65fad
 # more `add_argument` keywords for an argument, e.g. `hardware=dict(choices=...)`

@@ -19,7 +19,7 @@ from fastai.vision.all import (DataBlock, DataLoaders, ImageBlock, CategoryBlock
                                PILImage, aug_transforms, get_image_files, image_extensions,
                                imagenet_stats, parent_label,
                                default_device, defaults)
-from .settings import UserError, settings
+from .settings import UserError, default_settings
 from .files import atomic_dir, is_offline
 from .images import to_rgb
 from .families import family
@@ -164,9 +164,10 @@ def _download(handle:str, version:int, dest:Path) -> Path:
 # %% ../nbs/03_data.ipynb #5521b54c
 def get_fruits360(path:str|Path|None=None, # a folder or .zip holding the dataset; default: FRUITS360_DIR, settings, Kaggle
                   version:int|None=None, # Kaggle dataset version; default: `[data] kaggle_version`
+                  cfg:dict|None=None, # the settings the door read (`settings()`); default: the built-in ones
                  ) -> Path:
     "The Fruits-360 root (`Training/` and `Test/`), downloaded and extracted if needed."
-    cfg = settings().data
+    cfg = ifnone(cfg, default_settings()).data
     if path is not None: return _local(Path(path), 'The dataset path')
     if os.environ.get('FRUITS360_DIR'):
         return _local(Path(os.environ['FRUITS360_DIR']), 'FRUITS360_DIR')
@@ -257,10 +258,11 @@ def get_dls(root:str|Path, # dataset root holding `Training/` and `Test/`
             bg_p:float|None=None, # share of training images on a new background; default: `[train] bg_p`
             bg_dir:str|Path|None=None, # background photos to crop from; default: `[train] bg_dir`
             composite_p:float|None=None, # share made into composites; default: `[train] composite_p`
+            cfg:dict|None=None, # the settings the door read (`settings()`); default: the built-in ones
             **kwargs, # passed to `DataBlock.dataloaders`, e.g. `num_workers` (default: `default_workers()`)
            ) -> DataLoaders:
     "fastai `DataLoaders` over `root/Training`, with a seeded per-class validation split."
-    cfg = settings()
+    cfg = ifnone(cfg, default_settings())
     size, bs, seed = ifnone(size, cfg.data.size), ifnone(bs, cfg.train.bs), ifnone(seed,
                                                                                    cfg.train.seed)
     bg_p, bg_dir, composite_p = ifnone(bg_p,

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from fastcore.basics import ifnone
-from .settings import UserError, settings
+from .settings import UserError, default_settings, settings
 from .files import atomic_dir, file_sha256, save_figure, write_json
 from .families import family
 from matplotlib.figure import Figure
@@ -130,10 +130,10 @@ def plot_top_losses(learn, res:dict, fn:Path, k:int=9):
     save_figure(fn)  # fastai drew into pyplot's figure
 
 # %% ../nbs/08_evaluate.ipynb #aa2c14a2
-def robustness(learn, root:str|Path, clean:dict, calibration:dict, bs:int=64, seed:int=0) -> dict:
+def robustness(learn, root:str|Path, clean:dict, calibration:dict, bs:int=64, seed:int=0, cfg:dict|None=None) -> dict:
     "Background-shifted Test accuracy and accuracy against coverage for `learn`."
     T, tau = calibration.get('temperature', 1.0), calibration.get('threshold',
-                                                                  settings().app.threshold)
+                                                                  ifnone(cfg, default_settings()).app.threshold)
     sh = predict_test(learn, root, bs=bs, shifted=True, seed=seed)
     ms = compute_metrics(sh['preds'], sh['targs'], list(learn.dls.vocab))
     with learn.no_bar():
@@ -222,7 +222,8 @@ def evaluate(model:str|Path|None=None, # an exported model.pkl; default: `[app] 
              shifted:bool=False, # also off the white background: shifted Test, coverage, non-produce
             ) -> dict:
     "Evaluate `model` on `root/Test`, write the reports to `out`, and return the metrics."
-    model = Path(ifnone(model, settings().app.model_path)); root = get_fruits360(root)
+    cfg = settings()  # the door
+    model = Path(ifnone(model, cfg.app.model_path)); root = get_fruits360(root, cfg=cfg)
     learn = load_model(model)
     res = predict_test(learn, root, tta=tta, bs=bs)
     vocab = list(learn.dls.vocab)
@@ -232,7 +233,7 @@ def evaluate(model:str|Path|None=None, # an exported model.pkl; default: `[app] 
     run = dict(model=str(model), root=str(root), tta=tta, unknown=res['unknown'],
                 missing=res['missing'], unreadable=res['unreadable'])
     if shifted:
-        run['robustness'] = robustness(learn, root, res, info.get('calibration', {}), bs=bs)
+        run['robustness'] = robustness(learn, root, res, info.get('calibration', {}), bs=bs, cfg=cfg)
     out = Path(out)
     # the reports arrive together, never half of a new set beside an old one
     with atomic_dir(out, merge=True) as tmp:

@@ -13,7 +13,7 @@ from PIL import Image
 from fastcore.basics import ifnone, patch
 import pickle, types, warnings
 from . import answers, families, files, images
-from .settings import UserError, settings
+from .settings import UserError, default_settings
 from .files import is_offline, model_info
 from .families import family
 from .answers import Answers
@@ -183,6 +183,7 @@ class LearnerAnswers(Answers):
                  crops:bool|None=None, # big photos whole and as tiles (`views`); default: `[app] crops`
                  device:str|torch.device|None=None, # where the network runs; default: where it is
                  zoom:float|None=None, # views seen at up to `zoom` x the input size; default: `[app] zoom`
+                 cfg:dict|None=None, # the settings the door read (`settings()`); default: the built-in ones
                 ):
         self.net = learn.model.eval()
         # a `FamilyPrior`: ImageNet's family probabilities too, for `Answers`
@@ -191,7 +192,7 @@ class LearnerAnswers(Answers):
                                           if isinstance(t, Resize)), {}
         norm = normalize_of(learn.dls)
         self.mean, self.std = norm.mean.cpu().view(1, 3, 1, 1), norm.std.cpu().view(1, 3, 1, 1)
-        super().__init__(learn.dls.vocab, self.resize.size[0], info, crops, zoom)
+        super().__init__(learn.dls.vocab, self.resize.size[0], info, crops, zoom, cfg)
         self.device = next(self.net.parameters()).device
         self.to(ifnone(device, self.device))
 
@@ -278,8 +279,9 @@ class Predictor(LearnerAnswers):
                  crops:bool|None=None, # big photos whole and as tiles (`views`); default: `[app] crops`
                  device:str|torch.device='cpu', # where the model runs ('cuda' on a GPU; see `to`)
                  zoom:float|None=None, # views seen at up to `zoom` x the input size; default: `[app] zoom`
+                 cfg:dict|None=None, # the settings the door read (`settings()`); default: the built-in ones
                 ):
-        self.path = Path(ifnone(model, settings().app.model_path))
+        self.path = Path(ifnone(model, ifnone(cfg, default_settings()).app.model_path))
         # no file: `load_model` says how to make one
         info = model_info(self.path) if self.path.is_file() else {}
-        super().__init__(load_model(self.path), info, crops, device, zoom)
+        super().__init__(load_model(self.path), info, crops, device, zoom, cfg)

@@ -72,7 +72,9 @@ def photo_folds(labels:list[str], # each photo's label, in file order
 def photo_set(folders:list, # photo sources: folders of labelled photos (`read_labelled`), GroceryStoreDataset roots, zips, `kaggle:OWNER/NAME`
               vocab:list[str],
               pct:float=0.2, # share of each family's photos in a fold
-              seed:int=0) -> dict:
+              seed:int=0,
+              cfg:dict|None=None, # the settings the door read (`settings()`); default: the built-in ones
+             ) -> dict:
     "The photos of `folders`, the classes each is right for, each one's fold (`visits`: other visits'), and credits."
     folders = [folders] if isinstance(folders, (str, Path)) else list(folders)
     fams = {family(v) for v in vocab}
@@ -85,8 +87,8 @@ def photo_set(folders:list, # photo sources: folders of labelled photos (`read_l
                 items=items, targets=photo_targets(labels, vocab),
                 folds=[k if f in visits else i for (f, _), i in zip(items, photo_folds(labels, k, seed))],
                 visits=k if visits else None,
-                sources=[dict(credit(d), photos=len(g)) for d, g in zip(folders, got)],
-                test=[it for t in tests for it in t], test_from=[credit(d)['name'] for d, t in zip(folders, tests) if t])
+                sources=[dict(credit(d, cfg), photos=len(g)) for d, g in zip(folders, got)],
+                test=[it for t in tests for it in t], test_from=[credit(d, cfg)['name'] for d, t in zip(folders, tests) if t])
 
 def _model_key(model:nn.Module) -> str:
     "A digest of `model`'s weights: features computed with them can be reused."
@@ -127,9 +129,9 @@ def _outlier_features(learn:Learner, seed:int, n:int=512) -> tuple:
                         for x in non_produce_batch(n, image_size(learn.dls), seed=seed).split(64)))
 
 # %% ../nbs/06c_photo_learning.ipynb #58826fda
-def _answers(learn:Learner, cal:dict, zoom:float, crops:bool|None=None) -> LearnerAnswers:
-    "`learn`'s answers as the app gives them (`crops`: as `[app] crops`), with calibration `cal`."
-    return LearnerAnswers(learn, dict(calibration=dict(cal, zoom=zoom)), crops=crops, zoom=zoom)
+def _answers(learn:Learner, cal:dict, zoom:float, crops:bool|None=None, cfg:dict|None=None) -> LearnerAnswers:
+    "`learn`'s answers as the app gives them (`crops`: as `cfg`'s `[app] crops`), with calibration `cal`."
+    return LearnerAnswers(learn, dict(calibration=dict(cal, zoom=zoom)), crops=crops, zoom=zoom, cfg=cfg)
 
 def _photo_views(learn:Learner, shots:dict, zoom:float, cache:dict) -> tuple[list, list, list]:
     "Head inputs of each readable photo's views in `shots`, the photos, and the unreadable."
@@ -152,10 +154,10 @@ def _photo_batch(views:list) -> tuple:
     wv = torch.cat([torch.full((len(x),), 1 / (len(x) * len(X))) for x in X])
     return torch.cat(X), None if P[0] is None else torch.cat(P), torch.cat(M), wv
 
-def _photo_logits(learn:Learner, files:list, zoom:float, bs:int=16) -> tuple[list[np.ndarray],
+def _photo_logits(learn:Learner, files:list, zoom:float, bs:int=16, cfg:dict|None=None) -> tuple[list[np.ndarray],
                                                                              list[int]]:
     "The logits of each photo's views in `files`, as the app computes them, and their side."
-    la, out, sides = _answers(learn, {}, zoom), [], []
+    la, out, sides = _answers(learn, {}, zoom, cfg=cfg), [], []
     try:
         for i in range(0, len(files), bs):
             xs = [la.load(f) for f in files[i:i + bs]]
@@ -168,6 +170,7 @@ def learn_photos(learn:Learner, shots:dict, # `photo_set`
                  seed:int=0, zoom:float=ZOOM, # the app's views' side, as a multiple of the input size
                  weight:float=1., # of the photos' loss beside Fruits-360's
                  cache_dir:Path|None=None, # where features are kept for a later run on the same network
+                 cfg:dict|None=None, # the settings the door read (`settings()`); default: the built-in ones
                 ) -> dict:
     "Fit `learn`'s head again with the photos of `shots`, each fold answered without it first."
     key, lin = _model_key(learn.model), _last_linear(learn)
@@ -189,7 +192,7 @@ def learn_photos(learn:Learner, shots:dict, # `photo_set`
         if rest := [v for v, u in zip(views, used) if u['fold'] != k]:
             fit_linear(lin, Xs, Ys, Ps, _photo_batch(rest), outliers, weight)
         idx = [i for i, u in enumerate(used) if u['fold'] == k]
-        for i, o, s in zip(idx, *_photo_logits(learn, [used[i]['file'] for i in idx], zoom)):
+        for i, o, s in zip(idx, *_photo_logits(learn, [used[i]['file'] for i in idx], zoom, cfg=cfg)):
             logits[i], sides[i] = o, s
     lin.load_state_dict(start)
     loss = fit_linear(lin, Xs, Ys, Ps, _photo_batch(views), outliers, weight)
@@ -270,9 +273,11 @@ def _studio_families(p:np.ndarray, # held-out photos' probabilities (each answer
 
 def calibrate_photos(learn:Learner, cal:dict, # `calibrate`'s studio calibration of `learn`
                      seen:dict, # `learn_photos`: each photo's logits from a head that never saw it
-                     zoom:float=ZOOM) -> tuple[dict, dict]:
+                     zoom:float=ZOOM,
+                     cfg:dict|None=None, # the settings the door read (`settings()`); default: the built-in ones
+                    ) -> tuple[dict, dict]:
     "`cal` with the photos' threshold curve and energy floor, and their metrics."
-    la = _answers(learn, cal, zoom)
+    la = _answers(learn, cal, zoom, cfg=cfg)
     try: p, e = la.scores_of(seen['logits'])
     finally: la.release()
     floor = min(cal['zoomed_energy_floor'], float(np.quantile(e, 0.02)))
@@ -315,9 +320,10 @@ def _provenance(seen:dict, weight:float, shots:dict) -> dict:
                 files=[{k: u[k] for k in ('sha256', 'label', 'fold')} for u in seen['used']])
 
 # %% ../nbs/06c_photo_learning.ipynb #abb6f7ad
-def _photo_report(learn:Learner, cal:dict, seen:dict, shots:dict, zoom:float, weight:float) -> tuple[dict, dict]:
+def _photo_report(learn:Learner, cal:dict, seen:dict, shots:dict, zoom:float, weight:float,
+                  cfg:dict|None=None) -> tuple[dict, dict]:
     "`cal` with the photos' calibration, and what `model.json` says of them; printed in a line or two."
-    cal, pm = calibrate_photos(learn, cal, seen, zoom)
+    cal, pm = calibrate_photos(learn, cal, seen, zoom, cfg)
     if bad := seen['unreadable']:
         names = ', '.join(Path(b).name for b in bad[:10]) + (' ...' if len(bad) > 10 else '')
         print(f"Skipped {len(bad)} photos that could not be opened: {names}", flush=True)

@@ -99,11 +99,12 @@ def evaluate_photos(photos:str|Path, # labelled photos (see `read_photos`)
                     crops:bool|None=None, # each photo whole and as tiles (`views`); default: `[app] crops`
                     device:str='cpu', # where the model runs ('cuda' on a GPU)
                     zoom:float|None=None, # views seen at up to `zoom` x the input size; default: `[app] zoom`
+                    cfg:dict|None=None, # the settings the door read (`settings()`); default: the built-in ones
                    ) -> dict:
     "Classify the labelled `photos` as the app does, write reports to `out`, return the metrics."
     # a folder that is not one gets its sentence before a model is loaded
     items = None if is_grocery(photos) else read_photos(photos)
-    pred = Predictor(model, crops, device, zoom)
+    pred = Predictor(model, crops, device, zoom, cfg)
     if items is None:  # a GroceryStoreDataset: its test split where it has one (a model learns its train and val splits)
         fams = set(pred.vocab_families)
         items = source_split(photos, fams) or read_photos(photos, fams)

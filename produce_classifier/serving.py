@@ -56,6 +56,7 @@ class OnnxPredictor(Answers):
     def __init__(self, model:str|Path, # a model.onnx, with its model.json beside it
                  crops:bool|None=None, # big photos whole and as tiles (`views`); default: `[app] crops`
                  zoom:float|None=None, # views seen at up to `zoom` x the input size; default: `[app] zoom`
+                 cfg:dict|None=None, # the settings the door read (`settings()`); default: the built-in ones
                 ):
         self.path = Path(model)
         if not self.path.is_file():
@@ -69,7 +70,7 @@ class OnnxPredictor(Answers):
                                             providers=['CPUExecutionProvider'])
         self.mean, self.std = (np.array(self.info['normalize'][k], np.float32).reshape(1, 3, 1, 1)
                                for k in ('mean', 'std'))
-        super().__init__(self.info['vocab'], self.info['size'], self.info, crops, zoom)
+        super().__init__(self.info['vocab'], self.info['size'], self.info, crops, zoom, cfg)
         # exported before `zoom`
         if isinstance(self.session.get_inputs()[0].shape[-1], int): self.zoom = 1
 
@@ -95,16 +96,17 @@ class OnnxPredictor(Answers):
 def load_predictor(model:str|Path, # a model.pkl; its model.onnx beside it is used where ONNX Runtime is installed
                    crops:bool|None=None, # classify big photos whole and as tiles; default: `[app] crops`
                    zoom:float|None=None, # views seen at up to `zoom` x the input size; default: `[app] zoom`
+                   cfg:dict|None=None, # the settings the door read (`settings()`); default: the built-in ones
                   ) -> Answers:
     "An `OnnxPredictor` for `model` where it can, else the torch `Predictor`."
     model = Path(model)
     if model.with_suffix('.onnx').is_file() and _has_onnxruntime():
-        return OnnxPredictor(model.with_suffix('.onnx'), crops, zoom)
+        return OnnxPredictor(model.with_suffix('.onnx'), crops, zoom, cfg)
     if importlib.util.find_spec('torch') is None:
         raise UserError(f"Serving {model} needs torch, which is not installed, or a model.onnx "
                         f"beside it with onnxruntime: install one of them.")
     from produce_classifier.model import Predictor
-    return Predictor(model, crops, zoom=zoom)
+    return Predictor(model, crops, zoom=zoom, cfg=cfg)
 
 # %% ../nbs/09_serving.ipynb #55dfcdfd
 def zero_gpu(fn):

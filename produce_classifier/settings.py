@@ -4,30 +4,126 @@
 
 # %% ../nbs/00_settings.ipynb #116ea604
 from __future__ import annotations
-import configparser, functools, os
+import configparser, functools, os, textwrap
 from pathlib import Path
 from fastcore.basics import AttrDict
 
 # %% auto #0
-__all__ = ['DEFAULTS', 'UserError', 'settings', 'share_cores']
+__all__ = ['TABLE', 'DEFAULTS', 'UserError', 'ini_text', 'default_settings', 'settings', 'share_cores']
 
 # %% ../nbs/00_settings.ipynb #efa37be1
 class UserError(Exception):
     "A failure the user can fix; its message is one sentence that names the fix."
 
 # %% ../nbs/00_settings.ipynb #81f78102
-DEFAULTS = {
-    'data': dict(kaggle_handle='moltean/fruits', kaggle_version=100, dir='data', size=100,
-                 valid_pct=0.2, grocery_commit='fc80ba90f803d79d0383df52c5a4ac5de99ff6fc',
-                 grocery_sha256='9ce2071b43b52cfc64917fb8b5f338202d3680503021e9af6df374bff19d6405',
-                 grocery_url='', photos='grocery'),
-    'train': dict(arch='resnet34', epochs=5, freeze_epochs=1, bs=64, seed=42, pretrained=True,
-                  lr_find_iters=100, bg_p=0.5, bg_dir='', outlier_n=4, composite_p=0.5,
-                  finetune=False, wise=0.5, prior=0.5, photo_weight=1.0, photo_batch=8),
-    'app': dict(model_path='models/model.pkl', model_repo='', model_revision='', top_k=5,
-                threshold=0.5, photo_threshold=0.8, crops=False, zoom=2.0, log_dir='',
-                log_max_mb=10.0, target_accuracy=0.9),
-}
+# Every setting once: (section, name, built-in default, what it does). The default's type is the value's type;
+# `settings.ini` is written from this table (`ini_text`), each setting under its comment, and `--help` shows a
+# flag that defaults to a setting with the setting's value.
+TABLE = [
+    ('data', 'kaggle_handle', 'moltean/fruits', "Kaggle dataset handle and the dataset version pinned for reproducible, "
+     "offline-cacheable downloads"),
+    ('data', 'kaggle_version', 100, ''),
+    ('data', 'dir', 'data', "where a dataset is looked for first, and where the kaggle CLI fallback downloads to"),
+    ('data', 'size', 100, "side of the square images the model sees (Fruits-360 images are 100x100)"),
+    ('data', 'valid_pct', 0.2, "share of each class in Training/ held out for validation"),
+    ('data', 'grocery_commit', 'fc80ba90f803d79d0383df52c5a4ac5de99ff6fc', "the GroceryStoreDataset (real shop "
+     "photos, Klasson et al., WACV 2019, MIT): the commit of its public repository downloaded (as GitHub's archive "
+     "zip) into `dir`, and the sha256 of that commit's label files (dataset/classes.csv, train.txt and val.txt, one "
+     "after another) that a download or a copy must match"),
+    ('data', 'grocery_sha256', '9ce2071b43b52cfc64917fb8b5f338202d3680503021e9af6df374bff19d6405', ''),
+    ('data', 'grocery_url', '', "the archive downloaded instead of GitHub's zip of grocery_commit (a mirror, or a "
+     "local server in tests); empty: GitHub's"),
+    ('data', 'photos', 'grocery', "the labelled photos `train` learns from besides Fruits-360, comma-separated: "
+     "`grocery` (the GroceryStoreDataset that `produce-classifier download` brings into `dir`), folders of family "
+     "folders or with a labels.csv, .zip files of either, `kaggle:OWNER/NAME`; `none` for Fruits-360 alone. "
+     "`train --photos` adds to these (and `--photos none` drops them)"),
+    ('train', 'arch', 'resnet34', "the network: a torchvision ResNet (resnet18, resnet34, resnet50) or a timm model "
+     "by name"),
+    ('train', 'epochs', 5, "one-cycle epochs: after the probe, or unfrozen"),
+    ('train', 'freeze_epochs', 1, "the probe's passes over the training images (or, with finetune, frozen epochs)"),
+    ('train', 'bs', 64, "batch size"),
+    ('train', 'seed', 42, "seed of the split, the sampling and the initialisation: the same seed, data and settings "
+     "give the same model on a CPU"),
+    ('train', 'pretrained', True, "start from ImageNet weights (false: from scratch)"),
+    ('train', 'lr_find_iters', 100, "iterations of lr_find when no learning rate is given (on CPU it can cost more "
+     "than a short fit)"),
+    ('train', 'bg_p', 0.5, "share of training images whose white background is replaced by a random one (0 turns it "
+     "off), and an optional folder of background photos to crop from besides the procedural backgrounds"),
+    ('train', 'bg_dir', '', ''),
+    ('train', 'outlier_n', 4, "non-produce images (textures, objects on white) added to each training batch so the "
+     "model learns to be unsure of them (outlier exposure; 0 turns it off)"),
+    ('train', 'composite_p', 0.5, "share of training images made into composites: the fruit cut out, shrunk, turned "
+     "and piled on a new background (used with pretrained weights; 0 turns it off)"),
+    ('train', 'finetune', False, "with pretrained weights: false fits the new head to convergence on a frozen network "
+     "whose BatchNorm statistics stay ImageNet's (a linear probe: it keeps what ImageNet knows, which real photos "
+     "need), then fine-tunes gently (see wise); true: fastai's fine_tune (frozen epochs, then every layer, BatchNorm "
+     "statistics re-estimated)"),
+    ('train', 'wise', 0.5, "with pretrained weights and finetune false: after the probe, every layer is fine-tuned "
+     "gently for `epochs` (learning rate 1e-4, BatchNorm statistics still ImageNet's), and the network kept lies this "
+     "share of the way from the probe to the fine-tuned one (WiSE-FT: it learns the produce better and keeps what "
+     "ImageNet knows); 0: the probe alone, with freeze_epochs + epochs passes"),
+    ('train', 'prior', 0.5, "weight of the network's own ImageNet classifier as a prior on the produce families "
+     "ImageNet knows (0 turns it off)"),
+    ('train', 'photo_weight', 1.0, "with --photos: weight of the real photos' loss beside Fruits-360's when the head "
+     "is fitted again on the final network's features (train --photos)"),
+    ('train', 'photo_batch', 8, "with --photos: photos added to each batch of the fine-tune after the probe, seen as "
+     "the app sees them (at zoom x size), so the network learns from them and not only its head; the photos of other "
+     "visits (a dataset's val split), which set the photo threshold, are kept out of it, and without them only the "
+     "head learns from photos. 0: only the head"),
+    ('app', 'model_path', 'models/model.pkl', "the model the app, predict and evaluate use"),
+    ('app', 'model_repo', '', "a Hub model repo (USER/NAME, written by `produce-classifier publish`) to serve instead "
+     "of model_path: downloaded once into the Hugging Face cache and checked against its model.json (a Space built by "
+     "`produce-classifier space` sets it)"),
+    ('app', 'model_revision', '', "the commit id (or tag) of model_repo to serve: pinned, a later publish to the repo "
+     "does not change the model under the Space's visitors; empty: the latest. MODEL_REVISION overrides it. The page "
+     "and the prediction log name the commit served"),
+    ('app', 'top_k', 5, "how many families (and varieties) the page and predict show behind an answer"),
+    ('app', 'target_accuracy', 0.9, "for a model trained with real photos (train --photos): the photo threshold rises "
+     "above photo_threshold (below) to where its photos, each answered by a head that never saw it, were answered this "
+     "often right (the curve is in its model.json)"),
+    ('app', 'threshold', 0.5, "below this top probability the answer is \"Not sure\", for a model that has no "
+     "threshold of its own: a model trained by this library carries one, calibrated when it was trained (with an "
+     "energy floor), in its model.json, and that one is used"),
+    ('app', 'photo_threshold', 0.8, "...and for a photo (seen larger than the input size: a shop photo, not a "
+     "Fruits-360 frame), at least this one: the calibration saw only studio frames, and a real photo fools the head "
+     "more often (at 0.5 the answered error on ../shared/real-photos was near half the overall error, at 0.8 about a "
+     "third: bench/real_photos.py); a model's own photos can raise it, never lower it (photos from shops they do not "
+     "show fare worse: bench/photo_learning.py)"),
+    ('app', 'crops', False, "also classify a big photo as 2x2 tiles and its centre, averaging the answers: six "
+     "forward passes instead of one, for 1.7 points more of shop photos named right by a model trained on Fruits-360 "
+     "alone (mean of 3 seeds) and about 10 fewer by one trained with photos (bench/photo_learning.py); false keeps an "
+     "answer as cheap as learn.predict's (bench/latency.py)"),
+    ('app', 'zoom', 2.0, "a photo bigger than the model's input is seen (whole, and any tiles) at up to this many "
+     "times the input size, never more than its own short side: produce in a shop photo is smaller than Fruits-360's "
+     "frame-filling fruit, and the ImageNet networks it starts from learned at 224 px; 1 sees every view at the input "
+     "size. A model trained from scratch (--no-pretrained, demo) knows only its input size and always sees 1, as does "
+     "a model.onnx exported before this setting"),
+    ('app', 'log_dir', '', "a folder for the prediction log (one JSON line per answered photo: time, model, answer, "
+     "latency, the photo's sha256, never the photo), read by `produce-classifier monitor`; empty: no log. "
+     "PREDICTION_LOG overrides it"),
+    ('app', 'log_max_mb', 10.0, "size at which the log is rotated (predictions.jsonl.1, .2, ... up to 5 kept)"),
+]
+
+DEFAULTS = {sec: {k: v for s, k, v, _ in TABLE if s == sec} for sec in dict.fromkeys(s for s, *_ in TABLE)}
+
+# %% ../nbs/00_settings.ipynb #a0dc4c2f
+_HEADER = ("Run defaults for produce_classifier. The library's commands and app read this file from the current "
+           "directory; without one they use the same values built in. CLI flags override these; in Python, pass the "
+           "values (or `settings()`) to the functions. Written from `produce_classifier.settings.TABLE` by:")
+_REWRITE = "python -c \"from produce_classifier.settings import ini_text; print(ini_text(), end='')\" > settings.ini"
+
+def _comment(text:str, width:int=118) -> str:
+    return ''.join(f'# {l}\n' for l in textwrap.wrap(text, width - 2, break_on_hyphens=False)) if text else ''
+
+def _ini_value(v) -> str: return str(v).lower() if isinstance(v, bool) else str(v)
+
+def ini_text() -> str:
+    "`settings.ini` as `TABLE` writes it: a header, then each section's settings, each under what it does."
+    out = _comment(_HEADER) + f'#   {_REWRITE}\n'
+    for sec, vals in DEFAULTS.items():
+        out += f'\n[{sec}]\n' + ''.join(_comment(doc) + f"{k} = {_ini_value(v)}\n".replace(' = \n', ' =\n')
+                                        for s, k, v, doc in TABLE if s == sec)
+    return out
 
 # %% ../nbs/00_settings.ipynb #c30908ca
 def _parse(raw:str, default, key:str, fn:Path):
@@ -60,13 +156,17 @@ def _read(fn:Path, text:bytes) -> dict:
             out[sec][key] = _parse(raw, DEFAULTS[sec][key], f'[{sec}] {key}', fn)
     return out
 
+def default_settings() -> AttrDict:
+    "The built-in settings (`TABLE`) as `cfg.section.key`: what a function below the doors uses when given none."
+    return AttrDict({sec: AttrDict(vals) for sec, vals in DEFAULTS.items()})
+
 def settings(fn:str|Path|None=None, # an ini file; default: `settings.ini` in the current directory, if any
             ) -> AttrDict:
-    "Run defaults as `cfg.section.key`, from `fn` where it exists, else built in."
+    "Run defaults as `cfg.section.key`, from `fn` where it exists, else built in: for the doors (CLI, app, `train`, `evaluate`)."
     fn = Path(fn or 'settings.ini')
     try: text = fn.read_bytes()
     except OSError: text = None  # no file: the built-in defaults
-    # the app asks on every photo: the file is read each time, parsed only when its contents are new
+    # each door asks (every command, every start of the app): the file is read each time, parsed only when its contents are new
     got = _read(fn, text) if text is not None else {}
     return AttrDict({sec: AttrDict(vals, **got.get(sec, {})) for sec, vals in DEFAULTS.items()})
 

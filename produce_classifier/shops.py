@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv, hashlib, os, shutil, sys, tempfile, urllib.error, urllib.request
 from pathlib import Path
 from fastcore.basics import ifnone
-from .settings import UserError, settings
+from .settings import UserError, default_settings
 from .files import is_offline
 from .families import NOT_PRODUCE, UNKNOWN_PRODUCE, family
 from .data import extract_zip, read_labelled
@@ -40,9 +40,10 @@ def is_grocery(path:str|Path) -> bool:
 def check_grocery(root:str|Path, # a GroceryStoreDataset root (`dataset/` below it)
                   sha256:str|None=None, # the labels' sha256 wanted; default: `[data] grocery_sha256`
                   splits=('train', 'val'), # the split files that must be there
+                  cfg:dict|None=None, # the settings the door read (`settings()`); default: the built-in ones
                  ) -> Path:
     "`root`, or the `UserError` saying why it is not the pinned GroceryStoreDataset."
-    root, want = Path(root), ifnone(sha256, settings().data.grocery_sha256)
+    root, want = Path(root), ifnone(sha256, ifnone(cfg, default_settings()).data.grocery_sha256)
     for n in ('classes.csv', *(f'{s}.txt' for s in splits)):
         if not (root/'dataset'/n).is_file():
             raise UserError(f"{root} has no dataset/{n}: it is not a whole GroceryStoreDataset; download it "
@@ -54,10 +55,11 @@ def check_grocery(root:str|Path, # a GroceryStoreDataset root (`dataset/` below 
     return root
 
 # %% ../nbs/03a_shops.ipynb #67d40611
-def grocery_url(commit:str|None=None) -> str:
+def grocery_url(commit:str|None=None, cfg:dict|None=None) -> str:
     "The archive zip of `commit` of the GroceryStoreDataset; default: `[data] grocery_url`, else `[data] grocery_commit`'s on GitHub."
-    if commit is None and (url := settings().data.grocery_url): return url
-    return f"{GROCERY['url']}/archive/{ifnone(commit, settings().data.grocery_commit)}.zip"
+    data = ifnone(cfg, default_settings()).data
+    if commit is None and data.grocery_url: return data.grocery_url
+    return f"{GROCERY['url']}/archive/{ifnone(commit, data.grocery_commit)}.zip"
 
 def _fetch(url:str, fn:Path):
     "Download `url` to `fn`, whole or not at all."
@@ -80,30 +82,32 @@ def _download_error(e:Exception, url:str, dest:Path) -> UserError|None:
                          f"cloned, or its zip) with --photos.")
 
 # %% ../nbs/03a_shops.ipynb #5fbe5485
-def _cache(dest:str|Path|None=None) -> Path:
+def _cache(dest:str|Path|None=None, cfg:dict|None=None) -> Path:
     "Where `download` keeps the pinned GroceryStoreDataset: `GroceryStoreDataset-<commit>` in `dest`, default `[data] dir`."
-    cfg = settings().data
-    return Path(ifnone(dest, cfg.dir))/f"GroceryStoreDataset-{cfg.grocery_commit[:12]}"
+    data = ifnone(cfg, default_settings()).data
+    return Path(ifnone(dest, data.dir))/f"GroceryStoreDataset-{data.grocery_commit[:12]}"
 
 def cached_grocery(dest:str|Path|None=None, # the cache folder; default: `[data] dir`
                    sha256:str|None=None, # the labels' sha256 wanted; default: `[data] grocery_sha256`
+                   cfg:dict|None=None, # the settings the door read (`settings()`); default: the built-in ones
                   ) -> Path|None:
     "The GroceryStoreDataset `download` brought into `dest`, or None: nothing is downloaded."
-    d = _cache(dest)
-    return check_grocery(_grocery_root(d), sha256).resolve() if d.exists() else None
+    d = _cache(dest, cfg)
+    return check_grocery(_grocery_root(d), sha256, cfg=cfg).resolve() if d.exists() else None
 
 def get_grocery(path:str|Path|None=None, # a GroceryStoreDataset folder or .zip; default: the cache, else download
                 dest:str|Path|None=None, # the cache folder; default: `[data] dir`
                 url:str|None=None, # the archive to download; default: `grocery_url()` of `[data] grocery_commit`
                 sha256:str|None=None, # the labels' sha256 wanted; default: `[data] grocery_sha256`
+                cfg:dict|None=None, # the settings the door read (`settings()`); default: the built-in ones
                ) -> Path:
     "The GroceryStoreDataset root (`dataset/` below it): given, cached, or downloaded once."
     if path is not None:
         path = Path(path)
         if path.suffix.lower() == '.zip' and path.is_file(): path = extract_zip(path)
-        return check_grocery(_grocery_root(path), sha256).resolve()
-    if got := cached_grocery(dest, sha256): return got
-    dest, url = _cache(dest), ifnone(url, grocery_url())
+        return check_grocery(_grocery_root(path), sha256, cfg=cfg).resolve()
+    if got := cached_grocery(dest, sha256, cfg): return got
+    dest, url = _cache(dest, cfg), ifnone(url, grocery_url(cfg=cfg))
     dest.parent.mkdir(parents=True, exist_ok=True)
     fn = dest.with_name(f'.{dest.name}.zip')
     try: _fetch(url, fn)
@@ -113,7 +117,7 @@ def get_grocery(path:str|Path|None=None, # a GroceryStoreDataset folder or .zip;
     try:
         with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f'.{dest.name}.') as tmp:
             # checked before it takes the cache's name: a wrong version is never found again as if it were right
-            got = check_grocery(_grocery_root(extract_zip(fn, Path(tmp)/'x')), sha256)
+            got = check_grocery(_grocery_root(extract_zip(fn, Path(tmp)/'x')), sha256, cfg=cfg)
             os.replace(got, dest)  # the archive's one folder, `GroceryStoreDataset-<commit>/`, is the cache
     finally: fn.unlink(missing_ok=True)
     return dest.resolve()
@@ -209,33 +213,35 @@ GROCERY_SOURCE = 'grocery'
 
 def asked_sources(photos:list|str|Path|None=None, # added to the setting's: folders, zips, `kaggle:OWNER/NAME`, `grocery`
                   setting:str|None=None, # comma-separated sources; default: `[data] photos`
+                  cfg:dict|None=None, # the settings the door read (`settings()`); default: the built-in ones
                  ) -> list[str]:
     "The photo sources asked for: `setting`'s, then `photos`; `none` drops those before it."
-    toks = [t.strip() for t in ifnone(setting, settings().data.photos).split(',') if t.strip()]
+    toks = [t.strip() for t in ifnone(setting, ifnone(cfg, default_settings()).data.photos).split(',') if t.strip()]
     toks += [str(p) for p in ([photos] if isinstance(photos, (str, Path)) else photos or [])]
     if nones := [i for i, t in enumerate(toks) if t.lower() == 'none']: toks = toks[nones[-1] + 1:]
     return list(dict.fromkeys(toks))
 
 def photo_sources(photos:list|str|Path|None=None, # added to the setting's (`asked_sources`)
                   setting:str|None=None, # comma-separated sources; default: `[data] photos`
+                  cfg:dict|None=None, # the settings the door read (`settings()`); default: the built-in ones
                  ) -> list[str|Path]:
     "The photo sources a run learns from: `grocery` where `download` brought it, else a line saying it did not."
     out = []
-    for t in asked_sources(photos, setting):
+    for t in asked_sources(photos, setting, cfg):
         if t.lower() != GROCERY_SOURCE: out.append(t if t.startswith('kaggle:') else Path(t))
-        elif root := cached_grocery(): out.append(root)
-        else: print(f"No shop photos from the GroceryStoreDataset: it is not in {_cache().parent.absolute()} "
+        elif root := cached_grocery(cfg=cfg): out.append(root)
+        else: print(f"No shop photos from the GroceryStoreDataset: it is not in {_cache(cfg=cfg).parent.absolute()} "
                     "(`produce-classifier download` gets it; `--photos none` trains on Fruits-360 alone without "
                     "this line).", file=sys.stderr, flush=True)  # a notice: stdout is the run's own lines
     return out
 
-def credit(source:str|Path) -> dict:
+def credit(source:str|Path, cfg:dict|None=None) -> dict:
     "What a model says of a photo source that trained it: its name, and licence, citation and address where known."
     if str(source).startswith('kaggle:'):
         h = str(source)[len('kaggle:'):]
         return dict(name=h, url=f"https://www.kaggle.com/datasets/{h.split('/versions/')[0]}")
     root = photo_root(source)
-    if is_grocery(root): return dict(GROCERY, commit=settings().data.grocery_commit)
+    if is_grocery(root): return dict(GROCERY, commit=ifnone(cfg, default_settings()).data.grocery_commit)
     return dict(name=root.name, path=str(root.absolute()))
 
 def source_split(source:str|Path, # a photo source

@@ -134,10 +134,9 @@ def _phases(pretrained:bool, freeze_epochs:int, epochs:int, lr:float|None, finet
     return frozen + [('unfrozen', epochs, dict(lr_max=slice(lr/200, lr/2), pct_start=0.3, div=5.))]
 
 # %% ../nbs/07_train.ipynb #8ebb0242
-def _asked(arch, size, epochs, freeze_epochs, seed, pretrained, finetune, prior, composite_p,
+def _asked(cfg, arch, size, epochs, freeze_epochs, seed, pretrained, finetune, prior, composite_p,
            wise) -> dict:
-    "The run's settings: each argument, else its `settings.ini` default."
-    cfg = settings()
+    "The run's settings: each argument, else its default in `cfg` (`settings()`)."
     t = cfg.train
     pretrained = ifnone(pretrained, t.pretrained)
     finetune = ifnone(finetune, t.finetune)
@@ -165,10 +164,10 @@ def _saved_state(ckpt:Path, resume:bool, a:dict) -> dict|None:
     return state
 
 # %% ../nbs/07_train.ipynb #da49a156
-def _learner(root:Path, a:dict, bs:int|None, out:Path, progress:bool|None, **kwargs) -> Learner:
+def _learner(root:Path, a:dict, bs:int|None, out:Path, progress:bool|None, cfg, **kwargs) -> Learner:
     "The seeded `Learner` of the run `a`."
     set_seed(a['seed'], reproducible=True)
-    dls = get_dls(root, size=a['size'], bs=bs, seed=a['seed'], composite_p=a['composite_p'],
+    dls = get_dls(root, size=a['size'], bs=bs, seed=a['seed'], composite_p=a['composite_p'], cfg=cfg,
                   **kwargs)
     # a head on frozen features: a linear probe on average-pooled features (max-pooling and a hidden layer fit the studio look)
     head = dict(lin_ftrs=[], concat_pool=False, first_bn=False, ps=0.) if _head_only(a) else {}
@@ -245,25 +244,25 @@ def _names_right(la:LearnerAnswers, files:list, bs:int=64) -> list[bool]:
     return [s == display_name(f.parent.name) for s, f in zip(said, files)]
 
 def _finish(learn:Learner, root:Path, a:dict, state:dict, out:Path, fit_seconds:float, shots:dict|None=None,
-            photo_weight:float=1., **kwargs):
+            photo_weight:float=1., cfg=None, **kwargs):
     "The final network with its prior and photos, measured, calibrated and exported."
     if a['wise']: _wise_ft(learn, a['wise'], state)
     else: learn.load('best', with_opt=False)
-    dls, cfgd = learn.dls, settings().data
+    dls, cfgd = learn.dls, cfg.data
     if a['prior']: learn.model = FamilyPrior(learn.model, imagenet_classifier(a['arch']), list(dls.vocab), a['prior'])
     # a big photo's views are zoomed for networks that learned ImageNet at 224 px; from scratch: its input size
     zoom = ZOOM if a['pretrained'] else 1
-    if shots: seen = learn_photos(learn, shots, a['seed'], zoom, photo_weight, out.parent/'checkpoints')
+    if shots: seen = learn_photos(learn, shots, a['seed'], zoom, photo_weight, out.parent/'checkpoints', cfg)
     tdl = test_dl(dls, root, **{k: v for k, v in kwargs.items() if k in ('classes', 'max_per_class')})
     with learn.no_bar(), learn.no_logging(): test_loss, test_acc = learn.validate(dl=tdl)
     cal, info = calibrate(learn, seed=a['seed'], zoom=zoom), {}
     if shots:
-        cal, info = _photo_report(learn, cal, seen, shots, zoom, photo_weight)
+        cal, info = _photo_report(learn, cal, seen, shots, zoom, photo_weight, cfg)
         # the photos that reached the network in the fine-tune, if any (`PhotoBatches`)
         info['photos']['network'] = state.get('photo_network')
     metrics = dict(**state.get('best_metrics', {}), test_loss=float(test_loss), test_accuracy=float(test_acc),
                    n_test=len(tdl.items))
-    la = _answers(learn, cal, zoom)
+    la = _answers(learn, cal, zoom, cfg=cfg)
     info.update(_photo_test(la, shots))
     data = _dataset(root, cfgd)
     export(learn, out, dict(calibration=cal, lr=ifnone(state['lr'], GENTLE_LR if a['wise'] else None),
@@ -301,15 +300,16 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
           **kwargs, # passed to `get_dls`: `classes`, `max_per_class`, `valid_pct`, `num_workers`
          ) -> Learner:
     "Train a classifier on `root` (and labelled real `photos`) and export it to `out`; return the `Learner`."
-    a = _asked(arch, size, epochs, freeze_epochs, seed, pretrained, finetune, prior, composite_p,
+    cfg = settings()  # the door: read once, and passed to everything below
+    a = _asked(cfg, arch, size, epochs, freeze_epochs, seed, pretrained, finetune, prior, composite_p,
                wise)
     out = Path(out).absolute(); ckpt = out.parent/'checkpoints'
-    state, t = _saved_state(ckpt, resume, a), settings().train
-    learn = _learner(root, a, bs, out, progress, **kwargs)
+    state, t = _saved_state(ckpt, resume, a), cfg.train
+    learn = _learner(root, a, bs, out, progress, cfg, **kwargs)
     # photos read and their labels checked before training: a typo is one sentence now, not after an hour
-    pct = ifnone(kwargs.get('valid_pct'), settings().data.valid_pct)
-    sources = photo_sources(photos)
-    shots = photo_set(sources, list(learn.dls.vocab), pct, a['seed']) if sources else None
+    pct = ifnone(kwargs.get('valid_pct'), cfg.data.valid_pct)
+    sources = photo_sources(photos, cfg=cfg)
+    shots = photo_set(sources, list(learn.dls.vocab), pct, a['seed'], cfg) if sources else None
     if state is None:
         ckpt.mkdir(parents=True, exist_ok=True)
         if lr is None and not _head_only(a):
@@ -319,7 +319,7 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
     body = partial(photo_batches, learn, shots, ifnone(photo_batch, t.photo_batch), photo_weight, a['seed'],
                    ZOOM if a['pretrained'] else 1)
     fit_seconds = _fit(learn, a, state, resume, ifnone(outlier_n, t.outlier_n), out, body)
-    _finish(learn, root, a, state, out, fit_seconds, shots, photo_weight,
+    _finish(learn, root, a, state, out, fit_seconds, shots, photo_weight, cfg,
             **kwargs)
     # finished: nothing left to resume
     if not keep_checkpoints: shutil.rmtree(ckpt, ignore_errors=True)

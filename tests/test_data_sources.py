@@ -90,5 +90,7 @@ def test_symlink_entry_is_refused(tmp_path):
     assert not (tmp_path/'links').exists()
 
 def test_malformed_setting_names_key_and_file(no_kaggle):
+    "A door (here `evaluate`, which reads the settings before it looks for a model) names the bad line and its file."
+    from produce_classifier.evaluate import evaluate
     (no_kaggle/'settings.ini').write_text("[data]\nsize = big\n")
-    with pytest.raises(UserError, match=r"\[data\] size = 'big' in settings.ini is not a whole number"): get_fruits360()
+    with pytest.raises(UserError, match=r"\[data\] size = 'big' in settings.ini is not a whole number"): evaluate()

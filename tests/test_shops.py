@@ -197,7 +197,8 @@ def test_photos_none_trains_on_fruits360_alone(shop_grocery, synth):
     from produce_classifier.shops import photo_sources
     from fastcore.xtras import working_directory
     with working_directory(shop_grocery):
-        assert photo_sources('none') == [] and [p.name for p in photo_sources()] == [f'GroceryStoreDataset-{COMMIT[:12]}']
+        cfg = settings()  # as a door reads it: here, a [data] grocery_sha256 that accepts this made-up copy
+        assert photo_sources('none', cfg=cfg) == [] and [p.name for p in photo_sources(cfg=cfg)] == [f'GroceryStoreDataset-{COMMIT[:12]}']
 
 def test_a_kaggle_dataset_of_photos_is_a_source_and_offline_is_one_sentence(tmp_path, monkeypatch):
     "`kaggle:OWNER/NAME` is read through kagglehub's download (here a stand-in that returns a folder, as its cache does)."
