@@ -1,7 +1,10 @@
 "Shared fixtures: a synthetic dataset, the real sample beside the repo, and a machine with no network; the CLI run in this process."
 import contextlib, io, os, shutil, socket, subprocess
 from pathlib import Path
+if (_n := os.environ.get('PYTEST_XDIST_WORKER_COUNT')):  # each of pytest-xdist's workers: its share of the cores, before torch is imported
+    os.environ.setdefault('OMP_NUM_THREADS', str(max(1, (os.cpu_count() or 1) // int(_n))))
 import pytest
+from filelock import FileLock
 from fastcore.xtras import working_directory
 from produce_classifier.data import make_synthetic
 
@@ -72,22 +75,32 @@ def no_kaggle(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
+def _once(tmp_path_factory, name:str, make) -> Path:
+    """The folder `name` that `make(folder)` fills, made once a session: pytest-xdist's workers (`-n`) share it, the
+    first one makes it and the others wait for it. Tests copy what they change in it."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get('PYTEST_XDIST_WORKER'): root = root.parent  # the run's folder, above each worker's own
+    d = root/name
+    with FileLock(f'{d}.lock'):
+        if not (d/'.made').exists():
+            shutil.rmtree(d, ignore_errors=True); d.mkdir(); make(d); (d/'.made').touch()
+    return d
+
 @pytest.fixture(scope='session')
 def sample_model(sample, tmp_path_factory):
     "A small model trained from scratch on the real sample (14 classes), with its examples beside it."
     from produce_classifier.train import train
-    out = tmp_path_factory.mktemp('sample_model')/'model.pkl'
-    train(sample, arch='resnet18', size=64, bs=32, epochs=6, lr=3e-3, pretrained=False, out=out, progress=False,
-          photos='none')
-    return out
+    def make(d): train(sample, arch='resnet18', size=64, bs=32, epochs=6, lr=3e-3, pretrained=False, out=d/'model.pkl',
+                       progress=False, photos='none')
+    return _once(tmp_path_factory, 'sample_model', make)/'model.pkl'
 
 @pytest.fixture(scope='session')
 def demo_model(tmp_path_factory):
     "The model `produce-classifier demo` makes, run as a user runs it."
-    cwd = tmp_path_factory.mktemp('demo')
-    r = subprocess.run(['produce-classifier', 'demo'], cwd=cwd, capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stdout + r.stderr
-    return cwd/'models'/'model.pkl'
+    def make(d):
+        r = subprocess.run(['produce-classifier', 'demo'], cwd=d, capture_output=True, text=True, timeout=900)
+        assert r.returncode == 0, r.stdout + r.stderr
+    return _once(tmp_path_factory, 'demo', make)/'models'/'model.pkl'
 
 WEIGHTS = Path(os.environ.get('PRODUCE_WEIGHTS', REPO.parent/'shared'/'weights'/'hf'))
 

@@ -43,11 +43,16 @@ def _answer(app:subprocess.Popen, port:int, fn:Path, wait:float=240) -> dict:
 
 def _front(readme:str) -> dict: return yaml.safe_load(readme.split('---')[1])
 
+def _copy(model:Path, tmp_path:Path) -> Path:
+    "A copy of `model`'s folder to publish: `publish` writes model.onnx beside the model, and the fixture's is shared."
+    shutil.copytree(model.parent, tmp_path/'model')
+    return tmp_path/'model'
+
 def test_space_serves_the_published_model_and_pushes_as_a_gradio_space(demo_model, hub, tmp_path):
     "Publish the demo model, build its Space, serve the folder as a Space does, classify an example; then push it."
     url, state = hub
     env = _env(url, tmp_path)
-    r = _cli('publish', str(demo_model.parent), '--repo', 'someone/produce', env=env)
+    r = _cli('publish', str(_copy(demo_model, tmp_path)), '--repo', 'someone/produce', env=env)
     assert r.returncode == 0, r.stderr
     space = tmp_path/'space'
     r = _cli('space', '--model-repo', 'someone/produce', '--space', 'someone/produce-demo', '--hardware', 'cpu', '--out', str(space), env=env)
@@ -114,7 +119,7 @@ def test_a_pinned_revision_is_served_though_a_broken_model_was_published_after_i
     "MODEL_REVISION pins the commit served: a later publish (here one whose model.json matches no model file) does not reach the app; the page and the log name the commit."
     from hub_server import _sha
     url, state = hub
-    r = _cli('publish', str(demo_model.parent), '--repo', 'someone/produce', env=_env(url, tmp_path))
+    r = _cli('publish', str(_copy(demo_model, tmp_path)), '--repo', 'someone/produce', env=_env(url, tmp_path))
     assert r.returncode == 0, r.stderr
     good = state.commits['someone/produce']; first = _sha(good)
     info = dict(json.loads(good['model.json']), sha256='0' * 64, onnx_sha256='0' * 64)
