@@ -6,9 +6,12 @@ photo (348x348, ../shared/real-photos) and the 12 MP photos through the app's ha
 whole photo at twice the input size, the verdict with families and varieties, the class map and its overlay), with
 torch and with ONNX Runtime, and again with tiles (`crops`), against `learn.predict`; then `app.py` is started on
 127.0.0.1 and 8 `gradio_client` clients send requests at once, for requests/second, p95 latency and the count of
-failed requests. From the repository root:
+failed requests. With --batch N it first answers N shop photos at once (`produce-classifier predict --out`'s path,
+`answer_many`: decoding in DataLoader workers) against `learn.get_preds` on the same files with as many loader
+workers, for images/second each and their ratio (--batch-only stops there). From the repository root:
 
     python bench/latency.py --model models/model.pkl [--data ROOT] [--photos DIR] [--shop DIR] [--runs 20]
+    python bench/latency.py --model models/model.pkl --batch 2000 --batch-only
 
 ROOT defaults to ../shared/fruits360-sample, DIR to ../shared/photos and --shop to ../shared/real-photos.
 """
@@ -82,14 +85,42 @@ def load_test(model, items, clients, requests, port):
     finally:
         server.terminate(); server.wait(30)
 
+def batch(model, files, workers, bs=32):
+    "Images/s of `answer_many` (torch, then ONNX) against `learn.get_preds` on `files`, each with `workers` decoding processes."
+    from produce_classifier.batch import answer_many
+    from produce_classifier.serving import OnnxPredictor, to_onnx
+    learn = load_model(model)
+    def rate(fn):
+        t = time.perf_counter(); n = fn(); return n / (time.perf_counter() - t)
+    def get_preds():
+        dl = learn.dls.test_dl(files, bs=bs, num_workers=workers)
+        with learn.no_bar(): return len(learn.get_preds(dl=dl)[0])
+    def ours(pred): return sum(r['error'] is None for r in answer_many(pred, files, bs=bs, workers=workers))
+    onnx = Path(model).with_suffix('.onnx')
+    if not onnx.exists(): to_onnx(model)
+    base = rate(get_preds)
+    row = f"{len(files)} photos, {workers} loader workers, batches of {bs}: learn.get_preds {base:7.1f} images/s"
+    for kind, pred in (('torch', Predictor(model)), ('ONNX', OnnxPredictor(onnx))):
+        r = rate(lambda: ours(pred))
+        row += f"\n    answer_many ({kind}) {r:7.1f} images/s, {r / base:.2f}x learn.get_preds"
+    print(row, flush=True)
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--model', default='models/model.pkl'); p.add_argument('--data', default=str(SHARED/'fruits360-sample'))
     p.add_argument('--photos', default=str(SHARED/'photos')); p.add_argument('--runs', type=int, default=20)
     p.add_argument('--requests', type=int, default=10); p.add_argument('--clients', type=int, default=8)
     p.add_argument('--port', type=int, default=7861); p.add_argument('--shop', default=str(SHARED/'real-photos'))
+    p.add_argument('--batch', type=int, default=0, help='also answer this many photos at once (0: no)')
+    p.add_argument('--batch-photos', default=str(SHARED/'grocery-store'), help='a folder the batch photos are taken from')
+    p.add_argument('--batch-only', action='store_true'); p.add_argument('--workers', type=int, default=2)
     a = p.parse_args()
     import torch; torch.set_num_threads(2)
+    if a.batch:
+        files = sorted(f for f in Path(a.batch_photos).rglob('*') if f.suffix.lower() in ('.jpg', '.jpeg', '.png'))
+        files = (files * (a.batch // max(1, len(files)) + 1))[:a.batch]  # repeated if the folder holds fewer
+        batch(a.model, files, a.workers)
+        if a.batch_only: return
     learn, pred = load_model(a.model), Predictor(a.model)
     small = list(image_files(a.data, 'Test', max_per_class=1))
     photos = sorted(Path(a.photos).glob('*.jpg'))

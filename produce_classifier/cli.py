@@ -89,17 +89,25 @@ def _evaluate(args):
 
 # %% ../nbs/14_cli.ipynb #34636163
 def _predict(args):
-    "Classify image files: the app's answer for each, then the top classes behind it."
+    "Classify photos (files, folders, zips, patterns): the app's answer for each, then the top classes behind it."
     import json
     from produce_classifier.serving import load_predictor
     from produce_classifier.answers import beside
+    from produce_classifier.batch import _source, answer_many, photo_items
     # the app's predictor, so the same photo gets the same answer
     pred, failed, results = load_predictor(args.model, cfg=settings()), 0, {}
-    for fn in args.images:
-        try:
-            results[fn] = pred.classify([fn], args.k, args.threshold, explain=bool(args.explain))[0]
-        except UserError as e: failed += 1; print(f"error: {e}", file=sys.stderr)
-    if args.explain: _save_overlays(results, Path(args.explain))
+    if args.out: return _predict_into(pred, args)
+    if args.explain:  # each photo on its own, with the overlay drawn over it
+        for key, where in photo_items(args.images):
+            try: results[key] = pred.classify([_source(where)], args.k, args.threshold, explain=True)[0]
+            except UserError as e: failed += 1; print(f"error: {e}", file=sys.stderr)
+        _save_overlays(results, Path(args.explain))
+    else:
+        for row in answer_many(pred, args.images, None, args.bs, args.workers, args.k, args.threshold):
+            if row['error']: failed += 1; print(f"error: {row['error']}", file=sys.stderr)
+            else: results[row['file']] = dict(label=row['verdict'], family=row['family'], abstained=row['abstained'],
+                                              families=row['families'], varieties=row['varieties'],
+                                              confidences=row['top'])
     pairs = lambda d: [dict(label=l, probability=round(p, 4)) for l, p in d.items()]
     if args.json:
         print(json.dumps({fn: dict(verdict=v['label'], family=v['family'], abstained=v['abstained'],
@@ -112,6 +120,16 @@ def _predict(args):
             # numbers only beside an answer, as on the page (`beside`)
             print(f"{fn}: {v['label']} | {shown(beside(v))} | varieties: {shown(beside(v, 'varieties'))}"
                   if not v['abstained'] else f"{fn}: {v['label']} | guesses: {', '.join(v['families'])}")
+    if failed: sys.exit(1)
+
+def _predict_into(pred, args):
+    "Append the answers to `args.out` as they come, skipping the photos it already answers; a line to say how it went."
+    from produce_classifier.batch import answer_many
+    n = failed = 0
+    for row in answer_many(pred, args.images, args.out, args.bs, args.workers, args.k, args.threshold):
+        n += 1; failed += row['error'] is not None
+    print(f"Answered {n - failed} photos into {args.out}" + (f"; {failed} could not be read (their rows say why)"
+                                                             if failed else '') + '.')
     if failed: sys.exit(1)
 
 def _save_overlays(results:dict, dest:Path):
@@ -260,7 +278,8 @@ def _evaluate_flags(e, cfg):
 
 # %% ../nbs/14_cli.ipynb #d5e4c27b
 def _predict_flags(p, cfg):
-    p.add_argument('images', nargs='+', metavar='IMG', help='image files (JPEG, PNG, WebP, ...)')
+    p.add_argument('images', nargs='+', metavar='IMG',
+                   help='photos (JPEG, HEIC, PNG, WebP, ...), folders of them, .zip files or patterns')
     p.add_argument('--model', default=cfg.app.model_path, help='the exported model.pkl')
     add_flags(p, 'answers', 'classify', _flags('answers', 'classify', ['srcs', 'explain']),
               flags=dict(k='--top-k'),
@@ -270,6 +289,10 @@ def _predict_flags(p, cfg):
                    'top}}) instead of one line per image')
     p.add_argument('--explain', metavar='DIR',
                    help='write where the model looked, over each photo, as DIR/IMG.png')
+    p.add_argument('--out', metavar='FILE',
+                   help='append the answers to FILE (.csv, or .jsonl for JSON lines) as they come, instead of '
+                   'printing them; the photos it already answers are skipped')
+    add_flags(p, 'batch', 'answer_many', ['bs', 'workers'])
 
 def _serve_flags(s, cfg):
     s.add_argument('--model',
