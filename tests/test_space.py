@@ -156,19 +156,26 @@ def _resolve(reqs:str, tmp_path, *extra) -> dict:
     assert r.returncode == 0, r.stderr[-3000:]
     return {i['metadata']['name'].lower(): i['metadata']['version'] for i in json.loads((tmp_path/'r.json').read_text())['install']}
 
-def test_zero_requirements_resolve_for_zerogpu(tmp_path):
+@pytest.fixture(scope='module')
+def resolved(tmp_path_factory) -> dict:
+    "Each Space's Gradio and what pip resolves its requirements to, for both hardwares at once (pip waits on the index)."
+    from concurrent.futures import ThreadPoolExecutor
+    def one(hardware):
+        d = tmp_path_factory.mktemp(hardware)
+        space = build_space(d/'space', 'someone/produce', hardware)
+        gradio = _front((space/'README.md').read_text())['sdk_version']
+        return gradio, _resolve((space/'requirements.txt').read_text(), d, f'gradio=={gradio}')
+    with ThreadPoolExecutor(2) as ex: return dict(zip(('zero', 'cpu'), ex.map(one, ('zero', 'cpu'))))
+
+def test_zero_requirements_resolve_for_zerogpu(resolved):
     "The zero Space's requirements, with the Gradio its front matter names, resolve for its Python; torch is one ZeroGPU supports."
-    space = build_space(tmp_path/'space', 'someone/produce', 'zero')
-    gradio = _front((space/'README.md').read_text())['sdk_version']
-    got = _resolve((space/'requirements.txt').read_text(), tmp_path, f'gradio=={gradio}')
+    gradio, got = resolved['zero']
     assert got['torch'] in SpecifierSet(ZEROGPU_TORCH) and got['gradio'] == str(gradio) and 'spaces' in got
     assert not {'nbdev', 'kaggle', 'kagglehub', 'pytest', 'playwright'} & set(got)
 
-def test_cpu_requirements_resolve_without_torch(tmp_path):
+def test_cpu_requirements_resolve_without_torch(resolved):
     "The cpu Space's requirements, with its Gradio, resolve for its Python, and install ONNX Runtime, not torch or fastai."
-    space = build_space(tmp_path/'space', 'someone/produce', 'cpu')
-    gradio = _front((space/'README.md').read_text())['sdk_version']
-    got = _resolve((space/'requirements.txt').read_text(), tmp_path, f'gradio=={gradio}')
+    gradio, got = resolved['cpu']
     assert 'onnxruntime' in got and got['gradio'] == str(gradio)
     assert not {'torch', 'torchvision', 'fastai', 'scikit-learn', 'nvidia-cublas'} & set(got), sorted(got)
 
