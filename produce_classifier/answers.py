@@ -8,7 +8,7 @@ import functools
 import numpy as np
 from PIL import Image
 from fastcore.basics import ifnone, patch
-from .settings import UserError, default_settings
+from .settings import DEFAULTS, UserError, default_settings
 from .images import open_image, view_size, views, where_it_looked
 from .families import _summed, display_name, family, family_sums
 
@@ -22,7 +22,7 @@ def verdict(preds:list[tuple[str, float]], # (class, probability), most probable
             guess:tuple[str, float]|None=None, # the family named when it abstains; default: `preds`' first
            ) -> dict:
     "The headline, the family answered (None when it abstains) and the top classes for one photo."
-    threshold, conf = ifnone(threshold, default_settings().app.threshold), dict(preds)
+    threshold, conf = DEFAULTS['app']['threshold'] if threshold is None else threshold, dict(preds)
     said = lambda label, fam: dict(label=label, family=fam, abstained=fam is None, confidences=conf)
     (shown, q), (fam, qf) = _summed(preds, display_name)[0], _summed(preds, family)[0]
     if familiar and q >= threshold:

@@ -10,15 +10,15 @@ from typing import Iterator
 from .settings import UserError
 from .images import open_image
 from .answers import Answers
+from fastai.vision.core import image_extensions
 
 # %% auto #0
-__all__ = ['EXTENSIONS', 'COLUMNS', 'photo_items', 'Photos', 'answer_many']
+__all__ = ['COLUMNS', 'photo_items', 'Photos', 'answer_many']
 
 # %% ../nbs/09a_batch.ipynb #1d2101a0
-# what a folder or a zip is searched for: the formats `open_image` reads
-EXTENSIONS = ('.jpg', '.jpeg', '.png', '.webp', '.avif', '.heic', '.heif', '.gif', '.bmp', '.tif', '.tiff')
-
-def _is_photo(name:str) -> bool: return name.lower().endswith(EXTENSIONS)
+def _is_photo(name:str) -> bool:
+    "Whether a folder's or a zip's file `name` is looked at: fastai's image extensions (HEIC and AVIF among them), as `read_labelled`'s."
+    return Path(name).suffix.lower() in image_extensions
 
 def _in_zip(fn:Path) -> list[tuple[str, tuple]]:
     "Each photo in the archive `fn`: its key and (archive, member); an archive that cannot be read is one row."

@@ -193,7 +193,8 @@ class LearnerAnswers(Answers):
         norm = normalize_of(learn.dls)
         self.mean, self.std = norm.mean.cpu().view(1, 3, 1, 1), norm.std.cpu().view(1, 3, 1, 1)
         super().__init__(learn.dls.vocab, self.resize.size[0], info, crops, zoom, cfg)
-        self.device = next(self.net.parameters()).device
+        # the format `normalized` gives a batch: the network's own (`to`, and a `Predictor` on a CPU, make it channels_last)
+        self.device, self.memory_format = next(self.net.parameters()).device, torch.contiguous_format
         self.to(ifnone(device, self.device))
 
     def release(self):
@@ -207,7 +208,7 @@ class LearnerAnswers(Answers):
             # channels_last: a GPU's convolutions are fastest in it; answers stay float32, as calibrated
             fmt = torch.channels_last if device.type == 'cuda' else torch.contiguous_format
             self.net.to(device, memory_format=fmt)
-            self.device = device
+            self.device, self.memory_format = device, fmt
         return self
 
 # %% ../nbs/05_model.ipynb #4d85479f
@@ -231,8 +232,7 @@ def normalized(self:LearnerAnswers, xs:list[torch.Tensor]) -> torch.Tensor:
     "The loaded views `xs`, all of one size, as one normalised batch on the network's device."
     x = ((torch.cat(xs) - self.mean) / self.std).to(self.device)
     # in the network's own memory format: channels_last on a GPU, and for a `Predictor`'s network on a CPU too
-    cl = next(self.net.parameters()).is_contiguous(memory_format=torch.channels_last)
-    return x.contiguous(memory_format=torch.channels_last) if cl else x
+    return x.contiguous(memory_format=self.memory_format)
 
 @patch
 def _forward(self:LearnerAnswers, xs:list[torch.Tensor], maps:bool=False) -> np.ndarray|tuple:
@@ -288,4 +288,5 @@ class Predictor(LearnerAnswers):
         info = model_info(self.path) if self.path.is_file() else {}
         super().__init__(load_model(self.path), info, crops, device, zoom, cfg)
         # a network of its own: channels_last on a CPU too (ResNet18's batches of 32 27% faster here: bench/latency.py --batch)
-        if self.device.type == 'cpu': self.net.to(memory_format=torch.channels_last)
+        if self.device.type == 'cpu':
+            self.net.to(memory_format=torch.channels_last); self.memory_format = torch.channels_last
