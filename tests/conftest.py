@@ -1,5 +1,5 @@
 "Shared fixtures: a synthetic dataset, the real sample beside the repo, and a machine with no network; the CLI run in this process."
-import contextlib, io, os, shutil, socket, subprocess
+import contextlib, io, os, shutil, socket, subprocess, sys, tempfile
 from pathlib import Path
 if (_n := os.environ.get('PYTEST_XDIST_WORKER_COUNT')):  # each of pytest-xdist's workers: its share of the cores, before torch is imported
     os.environ.setdefault('OMP_NUM_THREADS', str(max(1, (os.cpu_count() or 1) // int(_n))))
@@ -85,6 +85,32 @@ def _once(tmp_path_factory, name:str, make) -> Path:
         if not (d/'.made').exists():
             shutil.rmtree(d, ignore_errors=True); d.mkdir(); make(d); (d/'.made').touch()
     return d
+
+def _run_dir() -> Path:
+    "A folder of this test run, the same for all of pytest-xdist's workers."
+    return Path(tempfile.gettempdir())/f"produce-classifier-run-{os.environ.get('PYTEST_XDIST_TESTRUNUID', os.getpid())}"
+
+def pytest_collection_modifyitems(session, config, items):
+    "Once a run that needs them is collected, the Spaces' pip resolves start in the background (`space_resolve.py`)."
+    if not any('resolved' in getattr(i, 'fixturenames', ()) for i in items): return
+    d = _run_dir(); d.mkdir(exist_ok=True)
+    with FileLock(d/'resolve.lock'):  # the first worker to collect starts it; the others find it started
+        if (d/'resolve.started').exists(): return
+        (d/'resolve.started').touch()
+    subprocess.Popen([sys.executable, str(REPO/'tests'/'space_resolve.py'), str(d)], cwd=REPO, start_new_session=True,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+@pytest.fixture(scope='session')
+def resolved() -> dict:
+    "{hardware: (gradio, {package: version})} pip resolves each Space's requirements to, waited for (at most 10 minutes)."
+    import json, time
+    fn, deadline = _run_dir()/'resolved.json', time.time() + 600
+    while not fn.exists():
+        assert time.time() < deadline, "pip's resolves of the Spaces' requirements did not finish in 10 minutes"
+        time.sleep(1)
+    got = json.loads(fn.read_text())
+    assert 'error' not in got, got.get('error')
+    return got
 
 @pytest.fixture(scope='session')
 def sample_model(sample, tmp_path_factory):

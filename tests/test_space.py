@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest, yaml
 from gradio_client import Client, handle_file
 from packaging.specifiers import SpecifierSet
-from produce_classifier.hub import ZEROGPU_TORCH, SPACE_PYTHON, build_space
+from produce_classifier.hub import ZEROGPU_TORCH, SPACE_PYTHON
 from produce_classifier.serving import to_onnx
 from produce_classifier.families import family
 from hub_server import serve
@@ -145,27 +145,6 @@ def test_a_pinned_revision_is_served_though_a_broken_model_was_published_after_i
     assert f'Model: `someone/produce@{first}` on the Hugging Face Hub.' in page  # the page's text, as the browser gets it
     line = json.loads((logs/'predictions.jsonl').read_text().splitlines()[0])
     assert line['model_source'] == f'someone/produce@{first}' and line['model_sha256'] == json.loads(good['model.json'])['sha256']
-
-def _resolve(reqs:str, tmp_path, *extra) -> dict:
-    "What pip installs for `reqs` (+ `extra`) on the Space's Python, as {name: version}, from its dry-run report."
-    (tmp_path/'req.txt').write_text(reqs)
-    major_minor = '.'.join(SPACE_PYTHON.split('.')[:2])
-    r = subprocess.run([sys.executable, '-m', 'pip', 'install', '--dry-run', '--quiet', '--ignore-installed', '--only-binary=:all:',
-                        '--python-version', major_minor, '--target', str(tmp_path/'t'), '--report', str(tmp_path/'r.json'),
-                        '-r', str(tmp_path/'req.txt'), *extra], capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return {i['metadata']['name'].lower(): i['metadata']['version'] for i in json.loads((tmp_path/'r.json').read_text())['install']}
-
-@pytest.fixture(scope='module')
-def resolved(tmp_path_factory) -> dict:
-    "Each Space's Gradio and what pip resolves its requirements to, for both hardwares at once (pip waits on the index)."
-    from concurrent.futures import ThreadPoolExecutor
-    def one(hardware):
-        d = tmp_path_factory.mktemp(hardware)
-        space = build_space(d/'space', 'someone/produce', hardware)
-        gradio = _front((space/'README.md').read_text())['sdk_version']
-        return gradio, _resolve((space/'requirements.txt').read_text(), d, f'gradio=={gradio}')
-    with ThreadPoolExecutor(2) as ex: return dict(zip(('zero', 'cpu'), ex.map(one, ('zero', 'cpu'))))
 
 def test_zero_requirements_resolve_for_zerogpu(resolved):
     "The zero Space's requirements, with the Gradio its front matter names, resolve for its Python; torch is one ZeroGPU supports."
