@@ -1,5 +1,5 @@
 "The notebooks as a person runs them: in a Jupyter kernel (what JupyterLab starts), after the README's set-up."
-import ast
+import ast, re
 from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
@@ -37,3 +37,17 @@ def test_notebooks_are_committed_with_their_outputs():
             if _draws(c.source):
                 assert any({'image/png', 'image/jpeg'} & set(o.get('data', {})) for o in c.outputs), f"{fn.name}: no figure committed for {c.source[:80]!r}"
         if cells: assert any(c.outputs for c in cells), f"{fn.name} has no outputs: run nbdev-test --save"
+
+def test_every_exported_name_has_an_example_with_an_output():
+    "Each notebook shows what it makes: every function, class and constant it exports is named in a cell that has an output."
+    missing = {}
+    for fn in sorted(NBS.glob('[0-9]*.ipynb')):
+        cells = [c for c in nbformat.read(fn, as_version=4).cells if c.cell_type == 'code']
+        exported = [n for c in cells if c.source.startswith('#| export')
+                    for n in re.findall(r'^(?:def|class) ([A-Za-z]\w*)|^([A-Z][A-Z_0-9]+) = ', c.source, re.M) for n in n if n]
+        examples = [c for c in cells if c.outputs and not c.source.startswith(('#| export', '#| hide'))]
+        # named in an example, or in what it printed (a table of every background family, each by its name)
+        shown = ' '.join([c.source for c in examples] + [o.get('text', '') + str(o.get('data', {}).get('text/plain', ''))
+                                                          for c in examples for o in c.outputs])
+        if (lack := [n for n in exported if not re.search(rf'\b{n}\b', shown)]): missing[fn.stem] = lack
+    assert not missing, missing
