@@ -128,6 +128,22 @@ def demo_model(tmp_path_factory):
         assert r.returncode == 0, r.stdout + r.stderr
     return _once(tmp_path_factory, 'demo', make)/'models'/'model.pkl'
 
+@pytest.fixture
+def published(monkeypatch, tmp_path):
+    """`produce-classifier publish` run by the CLI's `main` in this process, its Hub client pointed at `endpoint` as the
+    environment points the console script's: no saved login, and `token` (None: none). A fresh process costs torch's
+    import; what the console script does end to end is tests/test_hub.py's `publish`."""
+    from huggingface_hub import constants
+    def run(model_dir, repo, endpoint, token='hf_test'):
+        for k in [k for k in os.environ if k.startswith('HF_')]: monkeypatch.delenv(k)
+        if token: monkeypatch.setenv('HF_TOKEN', token)
+        else: monkeypatch.delenv('HF_TOKEN', raising=False)
+        for k, v in dict(ENDPOINT=endpoint, HF_TOKEN_PATH=str(tmp_path/'hf-home'/'token'), HF_HUB_DISABLE_XET=True,
+                         HF_STORED_TOKENS_PATH=str(tmp_path/'hf-home'/'stored_tokens')).items():
+            monkeypatch.setattr(constants, k, v)
+        return cli('publish', model_dir, '--repo', repo)
+    return run
+
 WEIGHTS = Path(os.environ.get('PRODUCE_WEIGHTS', REPO.parent/'shared'/'weights'/'hf'))
 
 @pytest.fixture

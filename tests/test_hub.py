@@ -16,7 +16,7 @@ def publish(model_dir, repo, endpoint, tmp_path, token='hf_test', *args):
     if token: env['HF_TOKEN'] = token
     return subprocess.run(['produce-classifier', 'publish', str(model_dir), '--repo', repo, *args], capture_output=True, text=True, env=env, timeout=300)
 
-def test_publish_uploads_the_model_examples_reports_and_card_in_one_commit(demo_model, hub, tmp_path):
+def test_publish_uploads_the_model_examples_reports_and_card_in_one_commit(demo_model, hub, published, tmp_path):
     url, state = hub
     model_dir = tmp_path/'model'; shutil.copytree(demo_model.parent, model_dir)
     (model_dir/'reports').mkdir(exist_ok=True)
@@ -41,27 +41,27 @@ def test_publish_uploads_the_model_examples_reports_and_card_in_one_commit(demo_
     assert card.startswith('---\n') and 'Fruits-360 by Mihai Oltean' in card
     assert len([p for m, p in state.requests if m == 'POST' and '/commit/' in p]) == 1  # one commit: all or nothing
     (model_dir/'reports'/'metrics.json').write_text(json.dumps(dict(accuracy=0.9613, top5_accuracy=0.99, family_accuracy=0.97, n_images=40)))
-    r = publish(model_dir, 'someone/produce', url, tmp_path)  # publishing again updates the same repo
+    r = published(model_dir, 'someone/produce', url)  # publishing again updates the same repo
     assert r.returncode == 0, r.stderr
     assert state.metadata[-1]['model-index'][0]['results'][0]['metrics'][0]['value'] == 0.9613
 
-def test_publish_failures_are_one_sentence_and_leave_nothing(demo_model, hub, tmp_path):
+def test_publish_failures_are_one_sentence_and_leave_nothing(demo_model, hub, published, tmp_path):
     url, state = hub
     model_dir = tmp_path/'model'; shutil.copytree(demo_model.parent, model_dir)
-    r = publish(model_dir, 'someone/produce', url, tmp_path, token=None)
+    r = published(model_dir, 'someone/produce', url, token=None)
     assert r.returncode == 1 and r.stderr.strip() == "error: Not logged in to Hugging Face: set HF_TOKEN or run `hf auth login`, then publish again."
     state.read_only.add('hf_read')
-    r = publish(model_dir, 'someone/produce', url, tmp_path, token='hf_read')
+    r = published(model_dir, 'someone/produce', url, token='hf_read')
     assert r.returncode == 1 and r.stderr.strip() == "error: This token cannot write to someone/produce: use a token with write access (huggingface.co/settings/tokens) or a repo you own."
     state.taken.add('someone/taken')
-    r = publish(model_dir, 'someone/taken', url, tmp_path)
+    r = published(model_dir, 'someone/taken', url)
     assert r.returncode == 1 and r.stderr.strip() == "error: someone/taken is taken by another kind of repository (a Space or a dataset): choose another name."
     state.fail_commit = True  # the upload breaks off before the commit: the repo must show nothing of it
-    r = publish(model_dir, 'someone/produce', url, tmp_path)
+    r = published(model_dir, 'someone/produce', url)
     assert r.returncode == 1 and r.stderr.strip().startswith("error: The Hugging Face Hub answered 500 while publishing someone/produce: nothing was published")
-    r = publish(tmp_path, 'someone/produce', url, tmp_path)
+    r = published(tmp_path, 'someone/produce', url)
     assert r.returncode == 1 and r.stderr.strip() == f"error: {tmp_path} has no model.pkl: publish a folder written by `produce-classifier train` (or `demo`)."
     assert state.commits == {}
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]  # nothing listens there: no network
-    r = publish(model_dir, 'someone/produce', f'http://127.0.0.1:{port}', tmp_path)
+    r = published(model_dir, 'someone/produce', f'http://127.0.0.1:{port}')
     assert r.returncode == 1 and r.stderr.strip() == "error: Could not reach the Hugging Face Hub: check the network connection, then publish again (nothing was uploaded)."

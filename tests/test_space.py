@@ -48,11 +48,11 @@ def _copy(model:Path, tmp_path:Path) -> Path:
     shutil.copytree(model.parent, tmp_path/'model')
     return tmp_path/'model'
 
-def test_space_serves_the_published_model_and_pushes_as_a_gradio_space(demo_model, hub, tmp_path):
+def test_space_serves_the_published_model_and_pushes_as_a_gradio_space(demo_model, hub, published, tmp_path):
     "Publish the demo model, build its Space, serve the folder as a Space does, classify an example; then push it."
     url, state = hub
     env = _env(url, tmp_path)
-    r = _cli('publish', str(_copy(demo_model, tmp_path)), '--repo', 'someone/produce', env=env)
+    r = published(_copy(demo_model, tmp_path), 'someone/produce', url)
     assert r.returncode == 0, r.stderr
     space = tmp_path/'space'
     r = _cli('space', '--model-repo', 'someone/produce', '--space', 'someone/produce-demo', '--hardware', 'cpu', '--out', str(space), env=env)
@@ -115,11 +115,11 @@ def test_space_failures_are_one_sentence(demo_model, hub, tmp_path):
     r = subprocess.run([sys.executable, '-c', load.format('someone/produce')], capture_output=True, text=True, env=_env(f'http://127.0.0.1:{port}', tmp_path/'c'), timeout=300)
     assert "Could not download the model someone/produce from the Hugging Face Hub and it is not in the cache" in r.stderr
 
-def test_a_pinned_revision_is_served_though_a_broken_model_was_published_after_it(demo_model, hub, tmp_path):
+def test_a_pinned_revision_is_served_though_a_broken_model_was_published_after_it(demo_model, hub, published, tmp_path):
     "MODEL_REVISION pins the commit served: a later publish (here one whose model.json matches no model file) does not reach the app; the page and the log name the commit."
     from hub_server import _sha
     url, state = hub
-    r = _cli('publish', str(_copy(demo_model, tmp_path)), '--repo', 'someone/produce', env=_env(url, tmp_path))
+    r = published(_copy(demo_model, tmp_path), 'someone/produce', url)
     assert r.returncode == 0, r.stderr
     good = state.commits['someone/produce']; first = _sha(good)
     info = dict(json.loads(good['model.json']), sha256='0' * 64, onnx_sha256='0' * 64)
