@@ -109,6 +109,7 @@ def resolved() -> dict:
         assert time.time() < deadline, "pip's resolves of the Spaces' requirements did not finish in 10 minutes"
         time.sleep(1)
     got = json.loads(fn.read_text())
+    shutil.rmtree(fn.parent, ignore_errors=True)  # every worker has collected by now: nothing in /tmp outlives the run
     assert 'error' not in got, got.get('error')
     return got
 
