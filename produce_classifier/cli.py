@@ -226,7 +226,7 @@ def _explained(pred, images:list, k, threshold, dest:Path) -> tuple[dict, int]:
     _save_overlays(results, dest)
     return results, failed
 
-def _answered(pred, images:list, **kw) -> tuple[dict, int]:
+def _answer_all(pred, images:list, **kw) -> tuple[dict, int]:
     "The photos answered batch by batch (`answer_many`), each unreadable one a sentence on stderr; the answers and the failures."
     from produce_classifier.batch import answer_many
     results, failed = {}, 0
@@ -236,7 +236,7 @@ def _answered(pred, images:list, **kw) -> tuple[dict, int]:
                                           families=row['families'], varieties=row['varieties'], confidences=row['top'])
     return results, failed
 
-def _answered_into(pred, images:list, out:str, **kw):
+def _answer_into(pred, images:list, out:str, **kw):
     "Append the answers to `out` as they come, skipping the photos it already answers; a line to say how it went."
     from produce_classifier.batch import answer_many
     n = failed = 0
@@ -260,9 +260,9 @@ def predict(images:list[str], # photos (JPEG, HEIC, PNG, WebP, ...), folders of 
     cfg = settings()
     # the app's predictor, so the same photo gets the same answer
     pred = load_predictor(ifnone(model, cfg.app.model_path), cfg=cfg)
-    if out: return _answered_into(pred, images, out, **kw)
+    if out: return _answer_into(pred, images, out, **kw)
     results, failed = (_explained(pred, images, kw['k'], kw['threshold'], Path(explain)) if explain
-                       else _answered(pred, images, **kw))
+                       else _answer_all(pred, images, **kw))
     print(_as_json(results) if json else '\n'.join(_answer_line(fn, v) for fn, v in results.items()))
     if failed: sys.exit(1)
 
