@@ -147,9 +147,12 @@ def train(data:str=None, # a folder or .zip holding the dataset (default: FRUITS
           **kw):
     "Train a classifier on Fruits-360 (and labelled photos) and export model.pkl with model.json beside it."
     from produce_classifier.data import get_fruits360
+    from fastai.torch_core import rank_distrib
+    from produce_classifier.distributed import main_first
     from produce_classifier.train import train
-    train(get_fruits360(data, cfg=settings()), **kw)
-    print(_summary(kw['out']))
+    with main_first(): root = get_fruits360(data, cfg=settings())  # under torchrun: one download
+    train(root, **kw)
+    if not rank_distrib(): print(_summary(kw['out']))  # rank 0's model
 
 # %% ../nbs/14_cli.ipynb #d066259b
 def _photo_lines(m:dict) -> list[str]:

@@ -289,13 +289,18 @@ def test_dl(dls:DataLoaders, # the training `DataLoaders` (for vocab and transfo
     return dls.test_dl(items, with_labels=True)
 
 # %% ../nbs/03_data.ipynb #a58139ac
+def _transforming(dls):
+    "The loader whose transforms `dls` applies: its training loader, or under DDP the one fastai's `DistributedDL` wraps."
+    dl = dls.train if isinstance(dls, DataLoaders) else dls
+    return vars(dl).get('dl', dl)
+
 def image_size(dls, default:int|None=None) -> int|None:
     "The side of the square images `dls` resizes to, or `default` when it does not resize."
-    return dls.after_item.size[0] if hasattr(dls.after_item, 'size') else default
+    return getattr(_transforming(dls).after_item, 'size', [default])[0]
 
 def normalize_of(dls) -> Normalize:
     "The `Normalize` among `dls`'s batch transforms: the model's input statistics."
-    return next(t for t in dls.after_batch.fs if isinstance(t, Normalize))
+    return next(t for t in _transforming(dls).after_batch.fs if isinstance(t, Normalize))
 
 # %% ../nbs/03_data.ipynb #745add98
 SYNTH_CLASSES = {  # name: (shape, RGB)

@@ -78,9 +78,9 @@ class FrozenBody(Callback):
     "Keep a frozen pretrained body in eval mode while training: ImageNet's BatchNorm statistics."
     order = TrainEvalCallback.order + 1  # after fastai puts the whole model in training mode
     def before_train(self):
-        if not getattr(self.learn, 'train_bn', True) or not any(p.requires_grad
-                                                                for p in self.model[0].parameters()):
-            self.model[0].eval()
+        body = getattr(self.model, 'module', self.model)[0]  # under DDP: its module's
+        if not getattr(self.learn, 'train_bn', True) or not any(p.requires_grad for p in body.parameters()):
+            body.eval()
 
 # ImageNet-1k index: produce family
 IMAGENET_FAMILIES = {936: 'Cabbage', 938: 'Cauliflower', 939: 'Zucchini', 943: 'Cucumber',

@@ -21,7 +21,8 @@ from .shops import photo_sources
 from .callbacks import Checkpoint, History, LineProgress, _write_failed, print_row, save_checkpoint
 from .heads import fit_probe, wise_ft
 from .photo_learning import _answers, _photo_report, _photo_test, learn_photos, photo_batches, photo_set
-from fastai.vision.all import valley, ProgressCallback, Learner, set_seed
+from .distributed import DDPTrainer, alone, join, leave, main_first, on_rank0
+from fastai.vision.all import valley, ProgressCallback, Learner, rank_distrib, set_seed
 import fastai, torchvision
 from filelock import FileLock
 from fastprogress.fastprogress import format_time
@@ -110,6 +111,7 @@ def _probe(learn:Learner, passes:int, state:dict, outliers:bool, seed:int, keep:
     state.update(phase='probe', epoch=passes - 1, best_loss=valid_loss,
                  best_metrics=dict(train_loss=loss, valid_loss=valid_loss, accuracy=acc))
     write_json(learn.path/learn.model_dir/'state.json', state)
+    return state
 
 def _plot_lr_find(learn:Learner, fn:Path, lr:float):
     "Save the `lr_find` plot, with the chosen learning rate marked, to `fn`."
@@ -175,7 +177,8 @@ def _learner(root:Path, a:dict, bs:int|None, out:Path, progress:bool|None, cfg, 
                          **head)
     # BatchNorm weights and statistics stay ImageNet's (`FrozenBody`), even unfrozen
     if _head_only(a): learn.train_bn = False; learn.freeze()
-    if not ifnone(progress, sys.stdout.isatty()):
+    if rank_distrib(): learn.remove_cb(ProgressCallback)  # rank 0 reports for all
+    elif not ifnone(progress, sys.stdout.isatty()):
         learn.remove_cb(ProgressCallback).add_cb(LineProgress())
     return learn
 
@@ -207,13 +210,16 @@ def _fit(learn:Learner, a:dict, state:dict, resume:bool, outlier_n:int, out:Path
     body = photos() if photos and any(p[0] in BODY_PHASES for p in phases[first:]) else None
     if body: state['photo_network'] = dict(photos=len(body.pixels), per_batch=body.n, side=body.pixels.shape[-1])
     for name, n, fit_kw in phases[first:]:
-        if name == 'probe':
-            _probe(learn, n, state, bool(outlier_n), a['seed'], keep=len(phases) > 1)
+        if name == 'probe':  # a full-batch fit of the head: rank 0 fits it, the others load it
+            # (DDP gives the other ranks rank 0's weights when the next phase starts)
+            state.update(on_rank0(_probe, learn, n, state, bool(outlier_n), a['seed'], keep=len(phases) > 1))
             continue
         learn.freeze() if name == 'frozen' else learn.unfreeze()
         ck = Checkpoint(name, state, start)
-        cbs = [History(out.parent/'history.csv', append=resume or name != phases[0][0],
-                       start=start), ck]
+        # rank 0 writes the history and the checkpoints; with several processes each fits its share of every batch
+        cbs = [] if rank_distrib() else [History(out.parent/'history.csv', append=resume or name != phases[0][0],
+                                                 start=start), ck]
+        if join(): cbs.append(DDPTrainer())
         if outlier_n: cbs.append(OutlierExposure(outlier_n, seed=a['seed']))
         if body and name in BODY_PHASES: cbs.append(body)
         with learn.added_cbs(cbs): learn.fit_one_cycle(n, start_epoch=start, **fit_kw)
@@ -305,22 +311,24 @@ def train(root:str|Path, # dataset root holding `Training/` and `Test/`
                wise)
     out = Path(out).absolute(); ckpt = out.parent/'checkpoints'
     state, t = _saved_state(ckpt, resume, a), cfg.train
+    join()  # with several processes (torchrun, accelerate launch): their process group
     learn = _learner(root, a, bs, out, progress, cfg, **kwargs)
     # photos read and their labels checked before training: a typo is one sentence now, not after an hour
     pct = ifnone(kwargs.get('valid_pct'), cfg.data.valid_pct)
-    sources = photo_sources(photos, cfg=cfg)
+    with main_first(): sources = photo_sources(photos, cfg=cfg)  # a download: once
     shots = photo_set(sources, list(learn.dls.vocab), pct, a['seed'], cfg) if sources else None
     if state is None:
         ckpt.mkdir(parents=True, exist_ok=True)
         if lr is None and not _head_only(a):
-            lr = _lr_find(learn, ifnone(lr_find_iters, t.lr_find_iters), out.parent/'lr_find.png')
+            lr = on_rank0(_lr_find, learn, ifnone(lr_find_iters, t.lr_find_iters), out.parent/'lr_find.png')
         state = dict(lr=lr, **a)
     photo_weight = ifnone(photo_weight, t.photo_weight)
-    body = partial(photo_batches, learn, shots, ifnone(photo_batch, t.photo_batch), photo_weight, a['seed'],
+    body = partial(photo_batches, learn, shots, ifnone(photo_batch, t.photo_batch), photo_weight, a['seed'] + rank_distrib(),
                    ZOOM if a['pretrained'] else 1)
     fit_seconds = _fit(learn, a, state, resume, ifnone(outlier_n, t.outlier_n), out, body)
-    _finish(learn, root, a, state, out, fit_seconds, shots, photo_weight, cfg,
-            **kwargs)
+    leave()  # rank 0 measures, calibrates and exports the model alone
+    if rank_distrib(): return learn
+    with alone(): _finish(learn, root, a, state, out, fit_seconds, shots, photo_weight, cfg, **kwargs)
     # finished: nothing left to resume
     if not keep_checkpoints: shutil.rmtree(ckpt, ignore_errors=True)
     return learn

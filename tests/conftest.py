@@ -147,14 +147,31 @@ def published(monkeypatch, tmp_path):
 
 WEIGHTS = Path(os.environ.get('PRODUCE_WEIGHTS', REPO.parent/'shared'/'weights'/'hf'))
 
-@pytest.fixture
-def imagenet_weights(monkeypatch):
-    "Real ImageNet weights for timm's tf_efficientnet_lite0, offline, from beside the repository (skipped where missing)."
+def _weights(monkeypatch) -> str:
+    "timm's tf_efficientnet_lite0 with real ImageNet weights, offline, from beside the repository (skipped where missing)."
     if not any(WEIGHTS.glob('models--timm--tf_efficientnet_lite0*')): pytest.skip(f"ImageNet weights not found at {WEIGHTS} (set PRODUCE_WEIGHTS)")
     from huggingface_hub import constants  # read from the environment at import: set both
     for k, v in dict(HF_HUB_CACHE=str(WEIGHTS), HF_HUB_OFFLINE='1').items(): monkeypatch.setenv(k, v)
     monkeypatch.setattr(constants, 'HF_HUB_CACHE', str(WEIGHTS)); monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', True)
     return 'tf_efficientnet_lite0'
+
+@pytest.fixture
+def imagenet_weights(monkeypatch):
+    "Real ImageNet weights for timm's tf_efficientnet_lite0, offline, from beside the repository (skipped where missing)."
+    return _weights(monkeypatch)
+
+# the default recipe (ImageNet weights: the probe, a gentle fine-tune with outlier exposure, WiSE-FT, the prior,
+# calibration), small: 10 images of each of the sample's 14 classes, 64 px, 3 epochs after the probe
+RECIPE = dict(size=64, max_per_class=10, epochs=3, bs=16, photos='none')
+
+@pytest.fixture(scope='session')
+def default_model(sample, tmp_path_factory):
+    "The default recipe trained small (`RECIPE`) on the real sample in one process, once a session: its model.pkl."
+    from produce_classifier.train import train
+    def make(d):
+        with pytest.MonkeyPatch.context() as mp:
+            train(sample, arch=_weights(mp), out=d/'model.pkl', progress=False, num_workers=0, **RECIPE)
+    return _once(tmp_path_factory, 'default_model', make)/'model.pkl'
 
 @pytest.fixture(scope='module')
 def browser():
