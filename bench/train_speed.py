@@ -6,15 +6,17 @@ Test accuracy of three arms:
 - project: the project's `train` with its defaults, including the robustness extras of issue 6 (background swap and
   outlier exposure, which adds `[train] outlier_n` non-produce images to every batch: more work per step);
 - project, plain: the same trainer with both extras off, doing the textbook's work per step;
-then the ratios: plain / textbook (the trainer's own speed) and project / textbook, and the cost of the extras
-(1 - project / plain). Run from the repository root:
+- project, N processes: the same `train` with its defaults, started by `torchrun --nproc-per-node N` as a user starts it
+  (gloo DDP on a CPU, each process with 1 of the cores; NCCL on GPUs): each process fits `bs` images of every step;
+then the ratios: plain / textbook (the trainer's own speed), project / textbook, N processes / one, and the cost of the
+extras (1 - project / plain). Run from the repository root:
 
-    python bench/train_speed.py [--data ROOT] [--arch resnet34] [--size 100] [--bs 64] [--epochs 2] [--reps 3]
+    python bench/train_speed.py [--data ROOT] [--arch resnet34] [--size 100] [--bs 64] [--epochs 2] [--reps 3] [--procs 2]
 
 ROOT defaults to ../shared/fruits360-sample where present, else a synthetic dataset. All train from scratch
 (ImageNet weights cannot be assumed here) with the same learning rate, so the recipes differ only in their code path.
 """
-import argparse, json, tempfile
+import argparse, json, subprocess, tempfile
 from functools import partial
 from pathlib import Path
 from fastai.vision.all import get_image_files
@@ -38,6 +40,17 @@ def project(root, arch, size, bs, epochs, lr, seed, **kwargs):
         info = json.loads(out.with_suffix('.json').read_text())
     return epochs * len(learn.dls.train_ds) / info['fit_seconds'], info['metrics']['test_accuracy']
 
+def processes(root, arch, size, bs, epochs, lr, seed, n:int=2):
+    "The project's `train` with its defaults in `n` processes, as `torchrun` starts the command. Returns (images/s, Test accuracy)."
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)/'model.pkl'
+        args = dict(data=root, arch=arch, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, out=out, photos='none')
+        r = subprocess.run(['torchrun', '--nproc-per-node', str(n), '--no-python', 'produce-classifier', 'train', '--no-pretrained',
+                            *[f'--{k}={v}' for k, v in args.items()]], capture_output=True, text=True)
+        if r.returncode: raise SystemExit(r.stdout[-3000:] + r.stderr[-3000:])
+        info = json.loads(out.with_suffix('.json').read_text())
+    return epochs * sum(info['class_counts'].values()) / info['fit_seconds'], info['metrics']['test_accuracy']
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sample = Path(__file__).resolve().parents[2]/'shared'/'fruits360-sample'
@@ -45,7 +58,7 @@ def main():
     p.add_argument('--arch', default='resnet34'); p.add_argument('--size', type=int, default=100)
     p.add_argument('--bs', type=int, default=64); p.add_argument('--epochs', type=int, default=2)
     p.add_argument('--lr', type=float, default=1e-3); p.add_argument('--seed', type=int, default=42)
-    p.add_argument('--reps', type=int, default=3)
+    p.add_argument('--reps', type=int, default=3); p.add_argument('--procs', type=int, default=2)
     a = p.parse_args()
     tmp = tempfile.TemporaryDirectory()
     root = a.data or make_synthetic(Path(tmp.name)/'synth')
@@ -53,7 +66,9 @@ def main():
     for f in get_image_files(root): f.read_bytes()  # warm the file cache, so the first arm does not pay for the disk
     # this machine's speed drifts by up to 20% over minutes: run the arms in turn, `reps` times, and keep each arm's best
     res = {}
-    runs = (('textbook', textbook), ('project', project), ('project, plain', partial(project, bg_p=0.0, outlier_n=0)))
+    many = f'project, {a.procs} procs'
+    runs = (('textbook', textbook), ('project', project), ('project, plain', partial(project, bg_p=0.0, outlier_n=0)),
+            (many, partial(processes, n=a.procs)))
     for rep in range(a.reps):
         for name, fn in runs:
             ips, acc = fn(root, a.arch, a.size, a.bs, a.epochs, a.lr, a.seed)
@@ -64,6 +79,8 @@ def main():
     print(f"ratio plain / textbook (the trainer): {best['project, plain'] / best['textbook']:.2f}")
     print(f"ratio project / textbook (with the robustness extras): {best['project'] / best['textbook']:.2f}")
     print(f"cost of the robustness extras (1 - project / plain): {1 - best['project'] / best['project, plain']:.1%}")
+    print(f"ratio {a.procs} processes / one (the project's defaults): {best[many] / best['project']:.2f}; "
+          f"{a.procs} processes / textbook: {best[many] / best['textbook']:.2f}")
     tmp.cleanup()
 
 if __name__ == '__main__': main()
