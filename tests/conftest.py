@@ -114,14 +114,6 @@ def resolved() -> dict:
     return got
 
 @pytest.fixture(scope='session')
-def sample_model(sample, tmp_path_factory):
-    "A small model trained from scratch on the real sample (14 classes), with its examples beside it."
-    from produce_classifier.train import train
-    def make(d): train(sample, arch='resnet18', size=64, bs=32, epochs=6, lr=3e-3, pretrained=False, out=d/'model.pkl',
-                       progress=False, photos='none')
-    return _once(tmp_path_factory, 'sample_model', make)/'model.pkl'
-
-@pytest.fixture(scope='session')
 def demo_model(tmp_path_factory):
     "The model `produce-classifier demo` makes, run as a user runs it."
     def make(d):

@@ -10,12 +10,12 @@ def evaluate_cli(model, data, out):
     assert r.returncode == 0, r.stderr
     return r
 
-def test_reports_match_an_independent_recomputation(sample_model, sample, tmp_path):
-    r = evaluate_cli(sample_model, sample, tmp_path/'reports')
+def test_reports_match_an_independent_recomputation(default_model, sample, tmp_path):
+    r = evaluate_cli(default_model, sample, tmp_path/'reports')
     files = sorted(p.name for p in (tmp_path/'reports').iterdir())
     assert files == ['confusion_matrix.png', 'metrics.json', 'per_class.csv', 'report.md', 'top_losses.png']
     m = json.loads((tmp_path/'reports'/'metrics.json').read_text())
-    learn = load_learner(sample_model)
+    learn = load_learner(default_model)
     tests = sorted((sample/'Test').glob('*/*.jpg'))
     right = sum(learn.predict(str(f))[0] == f.parent.name for f in tests)
     assert m['n_images'] == len(tests) == 14 * 15
@@ -32,7 +32,7 @@ def test_reports_match_an_independent_recomputation(sample_model, sample, tmp_pa
     assert rows[0] == 'class,family,precision,recall,f1,support' and len(rows) == 15
     assert '"Potato Sweet 1","Sweet Potato"' in (tmp_path/'reports'/'per_class.csv').read_text()
 
-def test_unknown_class_and_corrupt_image_are_reported(sample_model, sample, tmp_path):
+def test_unknown_class_and_corrupt_image_are_reported(default_model, sample, tmp_path):
     "A root with a class the model never learned and one corrupt image: the evaluation completes and names both."
     root = tmp_path/'root'
     for split in ('Training', 'Test'):
@@ -41,7 +41,7 @@ def test_unknown_class_and_corrupt_image_are_reported(sample_model, sample, tmp_
         Image.new('RGB', (100, 100), (220, 40, 120)).save(root/split/'Dragon Fruit 1'/'0_100.jpg')
     bad = root/'Test'/'Banana 1'/'corrupt_100.jpg'
     bad.write_bytes((sample/'Test'/'Banana 1').iterdir().__next__().read_bytes()[:300])
-    r = evaluate_cli(sample_model, root, tmp_path/'reports')
+    r = evaluate_cli(default_model, root, tmp_path/'reports')
     m = json.loads((tmp_path/'reports'/'metrics.json').read_text())
     assert m['unknown'] == {'Dragon Fruit 1': 1} and m['unreadable'] == [str(bad)]
     assert m['n_images'] == 14 * 15
@@ -66,13 +66,13 @@ def test_family_names_every_fruits360_class_as_photo_labels_do(fruits_all, real_
     assert (fams['Limes 1'], fams['Maracuja 1'], fams['Passion Fruit 1'], fams['Cantaloupe 2']) == ('Lime', 'Passion Fruit', 'Passion Fruit', 'Cantaloupe')
     assert len(set(fams.values())) == 75, sorted(set(fams.values()))
 
-def test_evaluate_photos_writes_the_real_photo_reports(sample_model, real_photos, tmp_path):
+def test_evaluate_photos_writes_the_real_photo_reports(default_model, real_photos, tmp_path):
     "`evaluate --photos` on real shop photos: every labelled photo counted once, per family, and a contact sheet of mistakes."
     import csv
     rows = list(csv.DictReader(open(real_photos/'labels.csv')))[::12]  # every 12th photo: all kinds of family, quickly
     sub = tmp_path/'photos'; sub.mkdir()
     with open(sub/'labels.csv', 'w') as f: f.write('file,family\n' + ''.join(f"{real_photos/r['file']},{r['family']}\n" for r in rows))
-    r = cli('evaluate', '--model', sample_model, '--photos', sub, '--out', tmp_path/'rep')
+    r = cli('evaluate', '--model', default_model, '--photos', sub, '--out', tmp_path/'rep')
     assert r.returncode == 0, r.stderr
     m = json.loads((tmp_path/'rep'/'photos_metrics.json').read_text())
     assert m['n_photos'] == len(rows) and m['unreadable'] == []
