@@ -96,24 +96,26 @@ def test_space_failures_are_one_sentence(demo_model, hub, tmp_path):
     assert r.returncode == 1 and r.stderr.strip() == "error: someone/produce-demo is taken by another kind of repository (a model or a dataset): choose another name."
     r = _cli('space', '--model-repo', 'someone/produce', '--out', str(tmp_path), env=_env(url, tmp_path))
     assert r.returncode == 1 and "exists and is not a Space folder this command wrote" in r.stderr
-    # the app's side: a repo that is not there, a model cut short on the Hub, no network
-    load = "from produce_classifier.serving import hub_model, load_predictor; load_predictor(hub_model('{}'))"
-    r = subprocess.run([sys.executable, '-c', load.format('someone/missing')], capture_output=True, text=True, env=_env(url, tmp_path/'a'), timeout=300)
-    assert "There is no model repo someone/missing on the Hugging Face Hub (or it is private and no HF_TOKEN is set): check MODEL_REPO." in r.stderr
+    # the app's side: a repo that is not there, a model cut short on the Hub, no network (each a fresh process: the Hub
+    # client reads its endpoint at import; started together, they wait on their imports side by side)
     state.repos['someone/cut'] = {}  # a model whose pickle arrived cut short
     state.commits['someone/cut'] = {'model.pkl': demo_model.read_bytes()[:-100], 'model.json': demo_model.with_suffix('.json').read_bytes()}
-    r = subprocess.run([sys.executable, '-c', load.format('someone/cut')], capture_output=True, text=True, env=_env(url, tmp_path/'b'), timeout=300)
-    assert "does not match the sha256 recorded in model.json: the file was changed or cut short" in r.stderr
     model = tmp_path/'m'/'model.pkl'; model.parent.mkdir()
     for f in ('model.pkl', 'model.json'): shutil.copy(demo_model.with_name(f), model.with_name(f))
     onnx = to_onnx(model)  # and a model.onnx cut short, where the cpu Space looks first
     state.repos['someone/cut-onnx'] = {}
     state.commits['someone/cut-onnx'] = {'model.onnx': onnx.read_bytes()[:-100], 'model.json': model.with_suffix('.json').read_bytes()}
-    r = subprocess.run([sys.executable, '-c', load.format('someone/cut-onnx')], capture_output=True, text=True, env=_env(url, tmp_path/'d'), timeout=300)
-    assert "model.onnx does not match the sha256 recorded in model.json: the file was changed or cut short" in r.stderr
+    load = "from produce_classifier.serving import hub_model, load_predictor; load_predictor(hub_model('{}'))"
     port = _port()  # nothing listens there: no network
-    r = subprocess.run([sys.executable, '-c', load.format('someone/produce')], capture_output=True, text=True, env=_env(f'http://127.0.0.1:{port}', tmp_path/'c'), timeout=300)
-    assert "Could not download the model someone/produce from the Hugging Face Hub and it is not in the cache" in r.stderr
+    runs = {repo: subprocess.Popen([sys.executable, '-c', load.format(repo)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                   env=_env(endpoint, tmp_path/d)) for repo, endpoint, d in (
+        ('someone/missing', url, 'a'), ('someone/cut', url, 'b'), ('someone/cut-onnx', url, 'd'),
+        ('someone/produce', f'http://127.0.0.1:{port}', 'c'))}
+    said = {repo: p.communicate(timeout=300)[1] for repo, p in runs.items()}
+    assert "There is no model repo someone/missing on the Hugging Face Hub (or it is private and no HF_TOKEN is set): check MODEL_REPO." in said['someone/missing']
+    assert "does not match the sha256 recorded in model.json: the file was changed or cut short" in said['someone/cut']
+    assert "model.onnx does not match the sha256 recorded in model.json: the file was changed or cut short" in said['someone/cut-onnx']
+    assert "Could not download the model someone/produce from the Hugging Face Hub and it is not in the cache" in said['someone/produce']
 
 def test_a_pinned_revision_is_served_though_a_broken_model_was_published_after_it(demo_model, hub, published, tmp_path):
     "MODEL_REVISION pins the commit served: a later publish (here one whose model.json matches no model file) does not reach the app; the page and the log name the commit."
