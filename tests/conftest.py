@@ -90,8 +90,25 @@ def _run_dir() -> Path:
     "A folder of this test run, the same for all of pytest-xdist's workers."
     return Path(tempfile.gettempdir())/f"produce-classifier-run-{os.environ.get('PYTEST_XDIST_TESTRUNUID', os.getpid())}"
 
+def _demo_dir(config) -> Path:
+    "Where `produce-classifier demo` runs once a run: beside `_once`'s folders, which pytest removes with its old runs."
+    root = config._tmp_path_factory.getbasetemp()
+    return (root.parent if os.environ.get('PYTEST_XDIST_WORKER') else root)/'demo'
+
+def _start_demo(config):
+    "`produce-classifier demo` started in the background, once a run: no worker waits idle while another trains it."
+    d = _demo_dir(config)
+    with FileLock(f'{d}.lock'):
+        if d.exists(): return
+        d.mkdir()
+    subprocess.Popen(['sh', '-c', 'produce-classifier demo > demo.log 2>&1; echo $? > rc.part && mv rc.part rc'], cwd=d,
+                     start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected: only what runs starts anything
 def pytest_collection_modifyitems(session, config, items):
-    "Once a run that needs them is collected, the Spaces' pip resolves start in the background (`space_resolve.py`)."
+    """Once a run that needs them is collected, the demo model's training and the Spaces' pip resolves (`space_resolve.py`)
+    start in the background."""
+    if any('demo_model' in getattr(i, 'fixturenames', ()) for i in items): _start_demo(config)
     if not any('resolved' in getattr(i, 'fixturenames', ()) for i in items): return
     d = _run_dir(); d.mkdir(exist_ok=True)
     with FileLock(d/'resolve.lock'):  # the first worker to collect starts it; the others find it started
@@ -114,12 +131,16 @@ def resolved() -> dict:
     return got
 
 @pytest.fixture(scope='session')
-def demo_model(tmp_path_factory):
-    "The model `produce-classifier demo` makes, run as a user runs it."
-    def make(d):
-        r = subprocess.run(['produce-classifier', 'demo'], cwd=d, capture_output=True, text=True, timeout=900)
-        assert r.returncode == 0, r.stdout + r.stderr
-    return _once(tmp_path_factory, 'demo', make)/'models'/'model.pkl'
+def demo_model(pytestconfig):
+    "The model `produce-classifier demo` makes, run as a user runs it (started at collection, waited for here: 15 minutes at most)."
+    import time
+    _start_demo(pytestconfig)  # a run that selected its tests after collection
+    d, deadline = _demo_dir(pytestconfig), time.time() + 900
+    while not (d/'rc').exists():
+        assert time.time() < deadline, "produce-classifier demo did not finish in 15 minutes"
+        time.sleep(1)
+    assert (d/'rc').read_text().strip() == '0', (d/'demo.log').read_text()[-3000:]
+    return d/'models'/'model.pkl'
 
 @pytest.fixture
 def published(monkeypatch, tmp_path):
