@@ -210,8 +210,8 @@ def _fit(learn:Learner, a:dict, state:dict, resume:bool, outlier_n:int, out:Path
     body = photos() if photos and any(p[0] in BODY_PHASES for p in phases[first:]) else None
     if body: state['photo_network'] = dict(photos=len(body.pixels), per_batch=body.n, side=body.pixels.shape[-1])
     for name, n, fit_kw in phases[first:]:
-        if name == 'probe':  # a full-batch fit of the head: rank 0 fits it, the others load it
-            # (DDP gives the other ranks rank 0's weights when the next phase starts)
+        if name == 'probe':  # a full-batch fit of the head: rank 0 fits it, and DDP gives the other ranks its weights
+            # when the next phase wraps the network
             state.update(on_rank0(_probe, learn, n, state, bool(outlier_n), a['seed'], keep=len(phases) > 1))
             continue
         learn.freeze() if name == 'frozen' else learn.unfreeze()
